@@ -1,0 +1,37 @@
+"""Prints what the demo loaded: the dbt mart's monthly totals and the top services."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from warehouse import DEFAULT_PORT, url  # noqa: E402
+
+
+def main() -> None:
+    with psycopg.connect(url(DEFAULT_PORT)) as conn:
+        raw = conn.execute("select count(*) from carbon_raw.carbon_emissions").fetchone()[0]
+        months = conn.execute(
+            "select usage_month, rows_reported, total_market_based_kgco2e,"
+            " total_location_based_kgco2e from analytics.aws_emissions_by_month"
+            " order by usage_month"
+        ).fetchall()
+        services = conn.execute(
+            "select service, sum(total_market_based_kgco2e) as kg"
+            " from analytics.stg_aws__carbon_emissions group by service order by kg desc limit 5"
+        ).fetchall()
+    print(f"\nLoaded {raw} AWS rows (month x account x region x service) into carbon_raw.")
+    print("\nAWS emissions by month (kgCO2e)")
+    print(f"{'month':<10} {'rows':>6} {'market-based':>14} {'location-based':>15}")
+    for month, rows, mbm, lbm in months:
+        print(f"{month:%Y-%m}    {rows:>6} {mbm:>14,.1f} {lbm:>15,.1f}")
+    print("\nTop services, market-based kgCO2e over all months")
+    for service, kg in services:
+        print(f"  {service:<20} {kg:>12,.1f}")
+
+
+if __name__ == "__main__":
+    main()

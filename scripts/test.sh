@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The README's test command: installs everything, makes sure PostgreSQL is up, runs every test.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$ROOT/scripts/bootstrap.sh"
+bash "$ROOT/scripts/ensure_postgres.sh"
+cd "$ROOT"
+echo "==> ruff"
+uv run --frozen ruff check .
+echo "==> pytest"
+CARBON_TAPS_REQUIRE_POSTGRES=1 uv run --frozen pytest "$@"

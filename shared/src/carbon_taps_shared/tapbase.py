@@ -1,0 +1,86 @@
+"""What every tap of the suite shares on top of singer-sdk's `Tap`.
+
+Safe config validation (no value echoed), one-line failures a user can act on (the traceback goes
+to the debug log), and the retry policy, rate limiter and telemetry built once from settings.
+"""
+
+from __future__ import annotations
+
+import sys
+from functools import cached_property
+from typing import ClassVar
+
+from singer_sdk import Tap
+from singer_sdk import typing as th
+
+from carbon_taps_shared.errors import ProviderError
+from carbon_taps_shared.ratelimit import TokenBucket
+from carbon_taps_shared.redact import SecretSafeConfigMixin
+from carbon_taps_shared.retry import RetryPolicy
+from carbon_taps_shared.telemetry import Telemetry, configure_from_env
+
+
+class TapUserError(Exception):
+    """An error whose one-line message tells the user what is wrong and what to do."""
+
+
+def resilience_settings(default_rps: float) -> list[th.Property]:
+    """The retry and rate-limit settings every tap offers, with the provider's default pace."""
+    return [
+        th.Property(
+            "max_requests_per_second",
+            th.NumberType(minimum=0),
+            default=default_rps,
+            description="Client-side rate limit for API requests (0 = unlimited).",
+        ),
+        th.Property(
+            "max_attempts",
+            th.IntegerType(minimum=1, maximum=20),
+            default=5,
+            description="Total attempts per request, the first included, for throttled or "
+            "transient failures. Authentication and validation errors are never retried.",
+        ),
+        th.Property(
+            "max_retry_seconds",
+            th.NumberType(minimum=0),
+            default=300,
+            description="Give up on a request once retrying it would take longer than this.",
+        ),
+        th.Property(
+            "request_timeout_seconds",
+            th.IntegerType(minimum=1),
+            default=60,
+            description="Connect and read timeout for each HTTP request.",
+        ),
+    ]
+
+
+class CarbonTap(SecretSafeConfigMixin, Tap):
+    """Base tap: subclasses set `name`, `provider`, `config_jsonschema` and `discover_streams`."""
+
+    provider: ClassVar[str] = "cloud"
+
+    @cached_property
+    def telemetry(self) -> Telemetry:
+        return configure_from_env(self.name)
+
+    @cached_property
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            max_attempts=int(self.config.get("max_attempts", 5)),
+            max_elapsed=float(self.config.get("max_retry_seconds", 300)),
+        )
+
+    @cached_property
+    def rate_limiter(self) -> TokenBucket:
+        return TokenBucket(float(self.config.get("max_requests_per_second", 0)))
+
+    def sync_all(self) -> None:
+        try:
+            super().sync_all()
+        except (ProviderError, TapUserError) as exc:
+            self.logger.debug("Failure details", exc_info=True)
+            self.logger.error("%s", exc)  # noqa: TRY400 - the one line is the message
+            sys.exit(1)
+        finally:
+            self.telemetry.shutdown()

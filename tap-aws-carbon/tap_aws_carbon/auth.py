@@ -1,0 +1,67 @@
+"""boto3 sessions from the tap's settings; credentials, refresh and signing stay botocore's job."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import partial
+from typing import Any
+
+import boto3
+import botocore.session
+from botocore.credentials import (
+    AssumeRoleCredentialFetcher,
+    CredentialProvider,
+    DeferredRefreshableCredentials,
+)
+
+
+class _AssumedRoleProvider(CredentialProvider):
+    """Puts refreshable assume-role credentials first in botocore's own resolver chain."""
+
+    METHOD = "tap-assume-role"
+    CANONICAL_NAME = "TapAssumeRole"
+
+    def __init__(self, credentials: DeferredRefreshableCredentials) -> None:
+        super().__init__()
+        self._credentials = credentials
+
+    def load(self) -> DeferredRefreshableCredentials:
+        return self._credentials
+
+
+def make_session(config: Mapping[str, Any]) -> boto3.Session:
+    """Explicit keys, else a named profile, else the default chain; then `role_arn` on top."""
+    source = botocore.session.Session(profile=config.get("aws_profile"))
+    if config.get("aws_access_key_id"):
+        source.set_credentials(
+            config["aws_access_key_id"],
+            config.get("aws_secret_access_key"),
+            config.get("aws_session_token"),
+        )
+    role_arn = config.get("role_arn")
+    if not role_arn:
+        return boto3.Session(botocore_session=source, region_name=config.get("aws_region"))
+
+    extra_args: dict[str, Any] = {"RoleSessionName": config.get("role_session_name")}
+    if config.get("external_id"):
+        extra_args["ExternalId"] = config["external_id"]
+    fetcher = AssumeRoleCredentialFetcher(
+        client_creator=partial(
+            source.create_client,
+            region_name=config.get("aws_region"),
+            endpoint_url=config.get("sts_endpoint_url") or None,
+        ),
+        source_credentials=source.get_credentials(),
+        role_arn=role_arn,
+        extra_args=extra_args,
+    )
+    assumed = botocore.session.Session()
+    assumed.get_component("credential_provider").insert_before(
+        "env",
+        _AssumedRoleProvider(
+            DeferredRefreshableCredentials(
+                refresh_using=fetcher.fetch_credentials, method="assume-role"
+            )
+        ),
+    )
+    return boto3.Session(botocore_session=assumed, region_name=config.get("aws_region"))

@@ -1,0 +1,144 @@
+"""tap-aws-carbon: AWS provider-reported carbon emissions as Singer streams."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import cache
+
+from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
+
+from carbon_taps_shared.tapbase import CarbonTap, resilience_settings
+from tap_aws_carbon.client import SustainabilityClient
+from tap_aws_carbon.streams import CarbonEmissionsStream
+
+API_HISTORY_START = "2022-01-01"  # the Sustainability API serves months from January 2022
+
+
+class TapAwsCarbon(CarbonTap):
+    """Reads the AWS Sustainability API with boto3; auth is botocore's default chain or settings."""
+
+    name = "tap-aws-carbon"
+    provider = "aws"
+
+    config_jsonschema = th.PropertiesList(
+        th.Property(
+            "start_date",
+            th.DateType,
+            default=API_HISTORY_START,
+            description="First month to read on a first run (YYYY-MM-DD; the day is ignored). "
+            "The API has data from 2022-01.",
+        ),
+        th.Property(
+            "end_date",
+            th.DateType,
+            description="Stop before this month (exclusive; YYYY-MM-DD, day ignored). Default: "
+            "the current month, which cannot have data yet.",
+        ),
+        th.Property(
+            "lookback_months",
+            th.IntegerType(minimum=0, maximum=36),
+            default=3,
+            description="Months before the bookmark to read again on each run, because AWS "
+            "restates recent months.",
+        ),
+        th.Property(
+            "aws_region",
+            th.StringType,
+            default="us-east-1",
+            description="Region of the Sustainability API endpoint (the API is served from "
+            "us-east-1 for all commercial regions' data).",
+        ),
+        th.Property(
+            "aws_access_key_id",
+            th.StringType,
+            secret=True,
+            description="Access key id. Leave unset to use the default credential chain "
+            "(environment, shared config, SSO, instance or container role).",
+        ),
+        th.Property(
+            "aws_secret_access_key",
+            th.StringType,
+            secret=True,
+            description="Secret access key, with aws_access_key_id.",
+        ),
+        th.Property(
+            "aws_session_token",
+            th.StringType,
+            secret=True,
+            description="Session token, for temporary credentials.",
+        ),
+        th.Property(
+            "aws_profile",
+            th.StringType,
+            description="Named profile from the shared AWS config/credentials files.",
+        ),
+        th.Property(
+            "role_arn",
+            th.StringType,
+            description="IAM role to assume (STS AssumeRole) on top of the base credentials; "
+            "botocore refreshes it before it expires.",
+        ),
+        th.Property(
+            "external_id",
+            th.StringType,
+            secret=True,
+            description="External id the role's trust policy requires, if any.",
+        ),
+        th.Property(
+            "role_session_name",
+            th.StringType,
+            default="tap-aws-carbon",
+            description="Session name recorded in CloudTrail for the assumed role.",
+        ),
+        th.Property(
+            "sustainability_endpoint_url",
+            th.StringType,
+            description="Override the Sustainability API endpoint (private endpoints, tests).",
+        ),
+        th.Property(
+            "sts_endpoint_url",
+            th.StringType,
+            description="Override the STS endpoint used to assume role_arn (private endpoints, "
+            "tests).",
+        ),
+        *resilience_settings(default_rps=2.0),
+    ).to_dict()
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._check_settings()
+
+    def _check_settings(self) -> None:
+        """Rules a JSON schema cannot state, reported as what to change."""
+        errors = []
+        config = self.config
+        if bool(config.get("aws_access_key_id")) != bool(config.get("aws_secret_access_key")):
+            errors.append("set aws_access_key_id and aws_secret_access_key together, or neither")
+        if config.get("aws_access_key_id") and config.get("aws_profile"):
+            errors.append("set either explicit keys or aws_profile, not both")
+        start, end = config.get("start_date"), config.get("end_date")
+        if start and end and date.fromisoformat(end[:10]) <= date.fromisoformat(start[:10]):
+            errors.append("end_date must be after start_date")
+        role = config.get("role_arn")
+        if role and not role.startswith("arn:"):
+            errors.append("role_arn must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)")
+        if errors:
+            raise ConfigValidationError("Config validation failed", errors=errors)
+
+    @cache  # noqa: B019 - one client per stream for the tap's lifetime
+    def sustainability_client(self, stream: str) -> SustainabilityClient:
+        return SustainabilityClient(
+            self.config,
+            policy=self.retry_policy,
+            limiter=self.rate_limiter,
+            telemetry=self.telemetry,
+            stream=stream,
+        )
+
+    def discover_streams(self) -> list[CarbonEmissionsStream]:
+        return [CarbonEmissionsStream(self)]
+
+
+if __name__ == "__main__":
+    TapAwsCarbon.cli()
