@@ -8,7 +8,7 @@ from pathlib import Path
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from warehouse import DEFAULT_PORT, url  # noqa: E402
+from warehouse import DEFAULT_PORT, url
 
 
 def main() -> None:

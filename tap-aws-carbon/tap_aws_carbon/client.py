@@ -8,11 +8,11 @@ from typing import Any
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-
 from carbon_taps_shared.errors import ErrorClass, ProviderError, classify
 from carbon_taps_shared.ratelimit import TokenBucket
 from carbon_taps_shared.retry import RetryPolicy, install_botocore_policy
 from carbon_taps_shared.telemetry import Telemetry
+
 from tap_aws_carbon import __version__
 from tap_aws_carbon.auth import make_session
 
@@ -24,7 +24,7 @@ MAX_RESULTS = 5000  # the API's maximum page size; fewer round trips, fewer thro
 def _hint(error_class: ErrorClass, action: str) -> str | None:
     if error_class is ErrorClass.AUTH:
         return (
-            f"grant sustainability:{action} (IAM, Resource \"*\") to the identity the tap runs as, "
+            f'grant sustainability:{action} (IAM, Resource "*") to the identity the tap runs as, '
             "and check aws_access_key_id / aws_profile / role_arn"
         )
     if error_class is ErrorClass.BAD_REQUEST:
@@ -102,7 +102,10 @@ class SustainabilityClient:
                 except (BotoCoreError, ClientError) as exc:
                     cls = classify(exc)
                     raise ProviderError(
-                        cls, provider="aws", operation=operation, hint=_hint(cls.error_class, operation)
+                        cls,
+                        provider="aws",
+                        operation=operation,
+                        hint=_hint(cls.error_class, operation),
                     ) from exc
             if page is None:
                 return

@@ -6,10 +6,9 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from carbon_taps_shared.tapbase import TapUserError
 from singer_sdk import Stream
 from singer_sdk import typing as th
-
-from carbon_taps_shared.tapbase import TapUserError
 
 from tap_aws_carbon.client import EMISSIONS_TYPES, GROUP_BY
 from tap_aws_carbon.periods import add_months, current_month, month_start, months_between
@@ -48,32 +47,45 @@ class CarbonEmissionsStream(Stream):
     check_sorted = False
     schema = th.PropertiesList(
         th.Property(
-            "usage_period_start", th.DateType, required=True,
+            "usage_period_start",
+            th.DateType,
+            required=True,
             description="First day of the month the estimate covers (inclusive).",
         ),
         th.Property(
-            "usage_period_end", th.DateType, required=True,
+            "usage_period_end",
+            th.DateType,
+            required=True,
             description="First day of the following month (exclusive), as the API reports it.",
         ),
         th.Property(
-            "usage_account_id", th.StringType, required=True,
+            "usage_account_id",
+            th.StringType,
+            required=True,
             description="12-digit AWS account that used the resources; leading zeros kept.",
         ),
         th.Property(
-            "region", th.StringType, required=True,
+            "region",
+            th.StringType,
+            required=True,
             description="AWS region code, or `Global` for global services such as CloudFront.",
         ),
         th.Property(
-            "service", th.StringType, required=True,
+            "service",
+            th.StringType,
+            required=True,
             description="AWS service name as the API reports it (e.g. `AmazonEC2`).",
         ),
         th.Property(
-            "model_version", th.StringType, required=True,
+            "model_version",
+            th.StringType,
+            required=True,
             description="Version of the AWS estimation model behind the figures (e.g. `v3.0.0`).",
         ),
         *(
             th.Property(
-                emissions_column(kind), th.NumberType,
+                emissions_column(kind),
+                th.NumberType,
                 description=f"`{kind}` in metric tons of CO2-equivalent (MTCO2e); "
                 "null when the API did not report this type for the row.",
             )

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from functools import cache
 
+from carbon_taps_shared.tapbase import CarbonTap, resilience_settings
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
-from carbon_taps_shared.tapbase import CarbonTap, resilience_settings
 from tap_aws_carbon.client import SustainabilityClient
 from tap_aws_carbon.streams import CarbonEmissionsStream
 

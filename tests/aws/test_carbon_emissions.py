@@ -82,7 +82,10 @@ def test_bookmark_is_the_last_emitted_month_and_rerun_reads_only_the_lookback(fa
     months = sorted({b["TimePeriod"]["Start"][:7] for b in fake.carbon_requests()})
     assert months == ["2025-09", "2025-10", "2025-11", "2025-12"]  # 3 months back + bookmark
     assert {r["usage_period_start"] for r in second.records(STREAM)} == {
-        "2025-09-01", "2025-10-01", "2025-11-01", "2025-12-01",
+        "2025-09-01",
+        "2025-10-01",
+        "2025-11-01",
+        "2025-12-01",
     }
     assert second.final_state["bookmarks"][STREAM]["replication_key_value"] == "2025-12-01"
 
@@ -90,9 +93,16 @@ def test_bookmark_is_the_last_emitted_month_and_rerun_reads_only_the_lookback(fa
 def test_restated_month_is_emitted_again_with_its_new_values(fake, tap_runner):
     first = tap_runner("tap-aws-carbon", tap_config(fake))
     restated = [
-        EmissionRow(r.month, r.account, r.region, r.service, "v3.1.0",
-                    {k: (v * 2, u) for k, (v, u) in r.values.items()})
-        if r.month == date(2025, 11, 1) else r
+        EmissionRow(
+            r.month,
+            r.account,
+            r.region,
+            r.service,
+            "v3.1.0",
+            {k: (v * 2, u) for k, (v, u) in r.values.items()},
+        )
+        if r.month == date(2025, 11, 1)
+        else r
         for r in fake.rows
     ]
     fake.rows = restated
@@ -106,7 +116,9 @@ def test_throttling_is_retried_and_no_record_is_lost(fake, tap_runner):
     run = tap_runner("tap-aws-carbon", tap_config(fake))
     assert run.returncode == 0, run.stderr
     assert len(run.records(STREAM)) == len(_expected(fake.rows, date(2024, 1, 1), date(2026, 1, 1)))
-    first_month = [b for b in fake.carbon_requests() if b["TimePeriod"]["Start"].startswith("2024-01")]
+    first_month = [
+        b for b in fake.carbon_requests() if b["TimePeriod"]["Start"].startswith("2024-01")
+    ]
     assert len(first_month) >= 3  # two throttled attempts, then the pages
 
 
@@ -138,7 +150,11 @@ def test_a_wrong_secret_key_is_refused_by_signature_check(fake, tap_runner):
 def test_a_unit_other_than_mtco2e_stops_the_run_instead_of_mislabelling(fake, tap_runner):
     row = fake.rows[0]
     fake.rows[0] = EmissionRow(
-        row.month, row.account, row.region, row.service, row.model_version,
+        row.month,
+        row.account,
+        row.region,
+        row.service,
+        row.model_version,
         {**row.values, "TOTAL_SCOPE_1_CARBON_EMISSIONS": (812.0, "kgCO2e")},
     )
     run = tap_runner("tap-aws-carbon", tap_config(fake))
@@ -157,7 +173,9 @@ def test_transient_server_errors_are_retried(fake, tap_runner):
 
 def test_debug_logs_never_show_secrets(fake, tap_runner):
     fake.throttle_next(1)
-    config = tap_config(fake, aws_session_token="FQoGZXIvYXdzEXAMPLEtestSessionTokenValue0123456789")
+    config = tap_config(
+        fake, aws_session_token="FQoGZXIvYXdzEXAMPLEtestSessionTokenValue0123456789"
+    )
     fake.credentials = None  # session tokens are not checked by the fake's signature test
     run = tap_runner(
         "tap-aws-carbon", config, env={"TAP_AWS_CARBON_LOGLEVEL": "DEBUG", "LOGLEVEL": "DEBUG"}

@@ -44,7 +44,8 @@ MAX_RESULTS_LIMIT = _INPUT["MaxResults"].metadata["max"]
 DEFAULT_MAX_RESULTS = 1000
 _AUTH_RE = re.compile(
     r"^AWS4-HMAC-SHA256 Credential=(?P<key>[^/]+)/(?P<date>\d{8})/(?P<region>[^/]+)/"
-    r"(?P<service>[^/]+)/aws4_request, SignedHeaders=(?P<signed>[^,]+), Signature=(?P<sig>[0-9a-f]{64})$"
+    r"(?P<service>[^/]+)/aws4_request, "
+    r"SignedHeaders=(?P<signed>[^,]+), Signature=(?P<sig>[0-9a-f]{64})$"
 )
 
 
@@ -167,7 +168,9 @@ class SustainabilityFake(JsonFake):
         if not match or not request.header("X-Amz-Date"):
             raise ApiError(403, "UnrecognizedClientException", "Missing or malformed signature")
         if match["service"] != "sustainability":
-            raise ApiError(403, "InvalidSignatureException", "Credential scope names another service")
+            raise ApiError(
+                403, "InvalidSignatureException", "Credential scope names another service"
+            )
         if self.credentials is None:
             return
         secret = self.credentials.get(match["key"])

@@ -80,7 +80,7 @@ class CarbonTap(SecretSafeConfigMixin, Tap):
             super().sync_all()
         except (ProviderError, TapUserError) as exc:
             self.logger.debug("Failure details", exc_info=True)
-            self.logger.error("%s", exc)  # noqa: TRY400 - the one line is the message
+            self.logger.error("%s", exc)
             sys.exit(1)
         finally:
             self.telemetry.shutdown()

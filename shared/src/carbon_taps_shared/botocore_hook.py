@@ -1,0 +1,185 @@
+"""Run botocore's retry loop on our RetryPolicy instead of its own rules.
+
+botocore already owns the loop (re-signing each attempt, sleeping on the
+delay a ``needs-retry`` handler returns), so we decide instead of replacing it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from carbon_taps_shared.errors import Classification, classify, classify_aws_error
+from carbon_taps_shared.policy import RetryPolicy
+from carbon_taps_shared.ratelimit import TokenBucket
+from carbon_taps_shared.telemetry import Telemetry
+
+logger = logging.getLogger(__name__)
+
+_STARTED = "_carbon_taps_started"
+_SENT = "_carbon_taps_sent"
+
+
+class BotocoreRetryHook:
+    """Event handlers for one client; create with ``install``."""
+
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        *,
+        telemetry: Telemetry | None = None,
+        limiter: TokenBucket | None = None,
+        provider: str = "aws",
+        stream: str | None = None,
+    ) -> None:
+        self.policy = policy
+        self.telemetry = telemetry
+        self.limiter = limiter
+        self.provider = provider
+        self.stream = stream
+
+    @classmethod
+    def install(
+        cls,
+        client: Any,
+        policy: RetryPolicy,
+        *,
+        telemetry: Telemetry | None = None,
+        limiter: TokenBucket | None = None,
+        provider: str = "aws",
+        stream: str | None = None,
+    ) -> BotocoreRetryHook:
+        """Register on ``client``.
+
+        The retry handler is registered first and answers False to stop, so it
+        overrides botocore's own handler even when the client was built
+        without ``policy.botocore_retry_config()``.
+        """
+        hook = cls(policy, telemetry=telemetry, limiter=limiter, provider=provider, stream=stream)
+        service_id = client.meta.service_model.service_id.hyphenize()
+        events = client.meta.events
+        events.register_first(
+            f"before-send.{service_id}",
+            hook.before_send,
+            unique_id=f"carbon-taps-before-send-{service_id}",
+        )
+        events.register_first(
+            f"needs-retry.{service_id}",
+            hook.needs_retry,
+            unique_id=f"carbon-taps-needs-retry-{service_id}",
+        )
+        return hook
+
+    def before_send(self, request: Any = None, **kwargs: Any) -> None:
+        """Pace every attempt, retries included; returning None lets the send happen."""
+        if self.limiter is not None:
+            self.limiter.acquire()
+        context = getattr(request, "context", None)
+        if isinstance(context, dict):
+            now = self.policy.clock()
+            context.setdefault(_STARTED, now)
+            context[_SENT] = now
+        return None
+
+    def needs_retry(
+        self,
+        response: tuple[Any, dict[str, Any]] | None = None,
+        endpoint: Any = None,
+        operation: Any = None,
+        attempts: int = 1,
+        caught_exception: BaseException | None = None,
+        request_dict: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> float | bool | None:
+        """Seconds to sleep before the next attempt, False to stop, None on success."""
+        context: dict[str, Any] = (request_dict or {}).get("context", {})
+        now = self.policy.clock()
+        started = context.setdefault(_STARTED, now)
+        duration = now - context.get(_SENT, now)
+        op_name = getattr(operation, "name", None) or "unknown"
+
+        if response is not None and caught_exception is None:
+            http_response, parsed = response
+            status = int(getattr(http_response, "status_code", 0) or 0)
+            if status < 300:
+                self._record(op_name, status, None, attempts, duration)
+                return None
+            classification = _classify_parsed(status, parsed, http_response)
+        elif caught_exception is not None:
+            classification = classify(caught_exception)
+        else:
+            return None
+
+        self._record(
+            op_name,
+            classification.status,
+            classification.error_class.value,
+            attempts,
+            duration,
+        )
+        wait = self.policy.wait_for(attempts, classification, started=started)
+        if wait is None:
+            return False
+        if self.telemetry is not None:
+            self.telemetry.record_retry(
+                provider=self.provider,
+                stream=self.stream,
+                error_class=classification.error_class.value,
+            )
+        logger.warning(
+            "%s %s %s (%s); attempt %d of %d failed, retrying in %.2fs",
+            self.provider,
+            op_name,
+            classification.error_class.value,
+            " ".join(str(p) for p in (classification.status, classification.code) if p),
+            attempts,
+            self.policy.max_attempts,
+            wait,
+        )
+        return wait
+
+    def _record(
+        self,
+        operation: str,
+        status: int | None,
+        error_class: str | None,
+        attempt: int,
+        duration: float,
+    ) -> None:
+        if self.telemetry is None:
+            return
+        self.telemetry.record_request(
+            provider=self.provider,
+            stream=self.stream,
+            operation=operation,
+            status=status,
+            error_class=error_class,
+            attempt=attempt,
+            duration_s=duration,
+        )
+
+
+def _classify_parsed(status: int, parsed: dict[str, Any], http_response: Any) -> Classification:
+    error = parsed.get("Error") or {}
+    metadata = parsed.get("ResponseMetadata") or {}
+    headers = metadata.get("HTTPHeaders") or getattr(http_response, "headers", None) or {}
+    return classify_aws_error(
+        error.get("Code"),
+        status,
+        error.get("Message") or parsed.get("message"),
+        headers,
+    )
+
+
+def install_botocore_policy(
+    client: Any,
+    policy: RetryPolicy,
+    *,
+    telemetry: Telemetry | None = None,
+    limiter: TokenBucket | None = None,
+    stream: str | None = None,
+    provider: str = "aws",
+) -> BotocoreRetryHook:
+    return BotocoreRetryHook.install(
+        client, policy, telemetry=telemetry, limiter=limiter, provider=provider, stream=stream
+    )

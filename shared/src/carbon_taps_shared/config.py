@@ -1,0 +1,161 @@
+"""Config validation whose messages are safe to print, and secret registration."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import ValidationError, best_match
+
+from carbon_taps_shared.logredact import install_log_redaction
+from carbon_taps_shared.redactor import Redactor, default_redactor
+
+
+def secret_keys(config_schema: Mapping[str, Any]) -> set[str]:
+    """Names of settings flagged ``"secret": true``, at any nesting depth."""
+    found: set[str] = set()
+
+    def walk(schema: Any) -> None:
+        if isinstance(schema, Mapping):
+            for name, sub in (schema.get("properties") or {}).items():
+                if isinstance(sub, Mapping) and sub.get("secret") is True:
+                    found.add(name)
+                walk(sub)
+            for key in ("items", "additionalProperties"):
+                walk(schema.get(key))
+            for key in ("anyOf", "oneOf", "allOf"):
+                for sub in schema.get(key) or []:
+                    walk(sub)
+        elif isinstance(schema, list):
+            for sub in schema:
+                walk(sub)
+
+    walk(config_schema)
+    return found
+
+
+def secret_values(config: Any, keys: set[str]) -> Iterable[str]:
+    """Values stored under ``keys`` anywhere in ``config``."""
+    if isinstance(config, Mapping):
+        for key, value in config.items():
+            if key in keys and isinstance(value, str | int | float) and not isinstance(value, bool):
+                yield str(value)
+            else:
+                yield from secret_values(value, keys)
+    elif isinstance(config, list):
+        for item in config:
+            yield from secret_values(item, keys)
+
+
+def _location(error: ValidationError) -> str:
+    return "config" + "".join(f"[{part!r}]" for part in error.absolute_path)
+
+
+def _describe(error: ValidationError) -> str:
+    """Rebuilt from the schema and the path only, so no config value can leak.
+
+    jsonschema's own messages quote the offending instance, which for a
+    mistyped secret is the secret itself.
+    """
+    if error.context:
+        return _describe(best_match(error.context))
+    where = _location(error)
+    rule, expected, instance = error.validator, error.validator_value, error.instance
+    if rule == "required":
+        present = instance if isinstance(instance, Mapping) else {}
+        missing = [name for name in expected if name not in present]
+        # jsonschema yields one error per missing name, quoting it in the message.
+        name = next(
+            (n for n in missing if repr(n) in error.message), missing[0] if missing else "?"
+        )
+        prefix = f"{where}: " if error.absolute_path else ""
+        return f"{prefix}missing required setting {name!r}"
+    if rule == "type":
+        kinds = expected if isinstance(expected, list) else [expected]
+        # "or null" only means the setting is optional; it does not help fix the value.
+        kinds = [k for k in kinds if k != "null"] or kinds
+        return f"{where}: must be of type {' or '.join(map(str, kinds))}"
+    if rule == "format":
+        return f"{where}: does not match format {expected}"
+    if rule == "enum":
+        return f"{where}: is not one of {list(expected)!r}"
+    if rule == "const":
+        return f"{where}: must be {expected!r}"
+    if rule == "pattern":
+        return f"{where}: does not match pattern {expected!r}"
+    if rule == "minLength":
+        return f"{where}: must be at least {expected} characters long"
+    if rule == "maxLength":
+        return f"{where}: must be at most {expected} characters long"
+    if rule in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        op = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
+        return f"{where}: must be {op[rule]} {expected}"
+    if rule in ("minItems", "maxItems"):
+        return (
+            f"{where}: must have {'at least' if rule == 'minItems' else 'at most'} {expected} items"
+        )
+    if rule == "additionalProperties" and isinstance(instance, Mapping):
+        known = set(error.schema.get("properties") or {})
+        extra = sorted(str(k) for k in instance if k not in known)
+        return f"{where}: unknown setting(s) {', '.join(map(repr, extra))}"
+    return f"{where}: does not satisfy the schema rule {rule!r}"
+
+
+def safe_config_errors(
+    schema: Mapping[str, Any],
+    config: Mapping[str, Any],
+    *,
+    validator_cls: type | None = None,
+) -> list[str]:
+    """Validation messages that never include a config value, secret or not.
+
+    ``validator_cls`` lets the SDK's default-filling validator be used so
+    validating still applies schema defaults to ``config``.
+    """
+    cls: Any = validator_cls or jsonschema.Draft202012Validator
+    validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
+    errors = sorted(validator.iter_errors(config), key=lambda e: [str(p) for p in e.absolute_path])
+    messages: list[str] = []
+    for error in errors:
+        message = _describe(error)
+        if message not in messages:
+            messages.append(message)
+    return messages
+
+
+def register_secrets(
+    schema: Mapping[str, Any], config: Mapping[str, Any], redactor: Redactor = default_redactor
+) -> None:
+    for value in secret_values(config, secret_keys(schema)):
+        redactor.add(value)
+
+
+class SecretSafeConfigMixin:
+    """Put first in the bases of a singer-sdk ``Tap``.
+
+    Runs before anything else reads the config: registers the secrets for
+    redaction, installs log redaction and reports invalid settings without
+    echoing their values (the SDK's messages quote them).
+    """
+
+    _config: dict[str, Any]
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        from singer_sdk.exceptions import ConfigValidationError
+        from singer_sdk.plugin_base import JSONSchemaValidator
+
+        plugin: Any = self
+        schema = plugin.config_jsonschema
+        plugin.append_builtin_config(schema)
+        register_secrets(schema, self._config)
+        install_log_redaction(default_redactor, plugin.logger)
+        errors: list[str] = []
+        if schema:
+            errors = safe_config_errors(schema, self._config, validator_cls=JSONSchemaValidator)
+        if errors:
+            summary = "Config validation failed"
+            if raise_errors:
+                raise ConfigValidationError(summary, errors=errors, schema=schema)
+            plugin.logger.warning("%s: %s", summary, "; ".join(errors))
+        return errors

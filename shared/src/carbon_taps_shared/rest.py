@@ -1,0 +1,127 @@
+"""Our retry policy, pacing and error messages for the SDK's REST streams."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlparse
+
+import requests
+
+from carbon_taps_shared.errors import Classification, ProviderError, classify
+from carbon_taps_shared.policy import RetryPolicy
+from carbon_taps_shared.ratelimit import TokenBucket
+from carbon_taps_shared.redactor import default_redactor
+from carbon_taps_shared.telemetry import Telemetry
+
+R = TypeVar("R")
+
+_log = logging.getLogger(__name__)
+
+
+class RetryingRESTMixin:
+    """Put first in the bases of a ``RESTStream`` subclass.
+
+    Replaces the SDK's backoff decorator so HTTP taps retry exactly like the
+    botocore-based ones, and turns the final failure into a ``ProviderError``.
+    """
+
+    provider_name: str = "http"
+    rate_limiter: TokenBucket | None = None
+    telemetry: Telemetry | None = None
+    name: str
+    logger: logging.Logger
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """Default policy; streams override this to read their settings."""
+        policy = self.__dict__.get("_carbon_taps_retry_policy")
+        if policy is None:
+            policy = RetryPolicy()
+            self.__dict__["_carbon_taps_retry_policy"] = policy
+        return policy
+
+    def request_decorator(self, func: Callable[..., R]) -> Callable[..., R]:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> R:
+            policy = self.retry_policy
+            attempts = 0
+
+            def attempt_once() -> R:
+                nonlocal attempts
+                attempts += 1
+                if self.rate_limiter is not None:
+                    self.rate_limiter.acquire()
+                started = time.monotonic()
+                try:
+                    result = func(*args, **kwargs)
+                except Exception as exc:
+                    failure = classify(exc)
+                    self._record_attempt(
+                        failure.status, failure.error_class.value, attempts, started
+                    )
+                    raise
+                status = getattr(result, "status_code", None)
+                self._record_attempt(status, None, attempts, started)
+                return result
+
+            try:
+                return policy.call(attempt_once, on_retry=self._on_retry)
+            except Exception as exc:
+                error = ProviderError(
+                    classify(exc), provider=self.provider_name, operation=self.name
+                )
+                # The chained original may quote URLs or bodies; it goes to the
+                # (redacted) debug log instead of the user's terminal.
+                _log.debug("%s after %d attempt(s)", error, attempts, exc_info=exc)
+                raise error from None
+
+        return wrapper
+
+    def validate_response(self, response: requests.Response) -> None:
+        """Raise with the response attached so classification sees status and headers."""
+        if response.status_code >= 400:
+            raise requests.HTTPError(self.response_error_message(response), response=response)
+
+    def response_error_message(self, response: requests.Response) -> str:
+        """Status and path only: bodies and headers may echo credentials back."""
+        path = urlparse(response.url or "").path
+        return default_redactor.redact(
+            f"{response.status_code} {response.reason or ''} for path {path}".replace("  ", " ")
+        )
+
+    def _on_retry(self, attempt: int, classification: Classification, wait: float) -> None:
+        if self.telemetry is not None:
+            self.telemetry.record_retry(
+                provider=self.provider_name,
+                stream=self.name,
+                error_class=classification.error_class.value,
+            )
+        self.logger.warning(
+            "%s %s %s (%s); attempt %d of %d failed, retrying in %.2fs",
+            self.provider_name,
+            self.name,
+            classification.error_class.value,
+            " ".join(str(p) for p in (classification.status, classification.code) if p),
+            attempt,
+            self.retry_policy.max_attempts,
+            wait,
+        )
+
+    def _record_attempt(
+        self, status: int | None, error_class: str | None, attempt: int, started: float
+    ) -> None:
+        if self.telemetry is None:
+            return
+        self.telemetry.record_request(
+            provider=self.provider_name,
+            stream=self.name,
+            operation=self.name,
+            status=status,
+            error_class=error_class,
+            attempt=attempt,
+            duration_s=time.monotonic() - started,
+        )
