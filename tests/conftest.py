@@ -62,7 +62,8 @@ def run_tap(
         state_file.write_text(json.dumps(state))
         command += ["--state", str(state_file)]
     command += list(args)
-    run_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "OTEL_"))}
+    hermetic = ("AWS_", "OTEL_", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_")
+    run_env = {k: v for k, v in os.environ.items() if not k.startswith(hermetic)}
     run_env.update({"AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"})
     run_env.update(env or {})
     done = subprocess.run(
@@ -70,7 +71,7 @@ def run_tap(
     )
     messages = []
     for line in done.stdout.splitlines():
-        if line.startswith("{"):
+        if line.startswith('{"type"'):
             messages.append(json.loads(line))
     return TapRun(done.returncode, done.stdout, done.stderr, messages)
 

@@ -9,8 +9,10 @@ from typing import Any
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from carbon_taps_shared.errors import ErrorClass, ProviderError, classify
+from carbon_taps_shared.network import ca_bundle_from_env
 from carbon_taps_shared.ratelimit import TokenBucket
 from carbon_taps_shared.retry import RetryPolicy, install_botocore_policy
+from carbon_taps_shared.tapbase import TapUserError
 from carbon_taps_shared.telemetry import Telemetry
 
 from tap_aws_carbon import __version__
@@ -52,6 +54,7 @@ class SustainabilityClient:
                 "sustainability",
                 region_name=config["aws_region"],
                 endpoint_url=config.get("sustainability_endpoint_url") or None,
+                verify=ca_bundle_from_env(),
                 config=Config(
                     retries=policy.botocore_retry_config(),
                     connect_timeout=config["request_timeout_seconds"],
@@ -63,6 +66,8 @@ class SustainabilityClient:
             raise ProviderError(
                 classify(exc), provider="aws", operation="create client", hint=None
             ) from exc
+        except FileNotFoundError as exc:
+            raise TapUserError(f"CA bundle: {exc}; fix or unset the variable") from exc
         install_botocore_policy(
             self._client, policy, telemetry=telemetry, limiter=limiter, stream=stream
         )

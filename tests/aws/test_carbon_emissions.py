@@ -176,7 +176,6 @@ def test_debug_logs_never_show_secrets(fake, tap_runner):
     config = tap_config(
         fake, aws_session_token="FQoGZXIvYXdzEXAMPLEtestSessionTokenValue0123456789"
     )
-    fake.credentials = None  # session tokens are not checked by the fake's signature test
     run = tap_runner(
         "tap-aws-carbon", config, env={"TAP_AWS_CARBON_LOGLEVEL": "DEBUG", "LOGLEVEL": "DEBUG"}
     )

@@ -7,6 +7,7 @@ socket, the thread and the request log, so the fakes themselves hold only provid
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -52,6 +53,7 @@ class JsonFake:
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._tls = False
 
     def handle(self, request: Request) -> Reply:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -60,9 +62,12 @@ class JsonFake:
     def url(self) -> str:
         assert self._server is not None, "fake not started"
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self._tls else 'http'}://{host}:{port}"
 
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> JsonFake:
+    def start(
+        self, host: str = "127.0.0.1", port: int = 0, *, tls: ssl.SSLContext | None = None
+    ) -> JsonFake:
+        """Serve on `host:port`; with `tls`, over HTTPS (tests of CA-bundle handling)."""
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -97,6 +102,9 @@ class JsonFake:
 
         self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+            self._tls = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self

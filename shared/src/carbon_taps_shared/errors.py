@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import ssl
 import sys
 from dataclasses import dataclass
 from enum import Enum
@@ -52,6 +53,12 @@ DEFAULT_HINTS: dict[ErrorClass, str] = {
     ErrorClass.BAD_REQUEST: "check the tap settings (dates, ids) against the provider's limits",
     ErrorClass.NOT_FOUND: "check that the resource, endpoint and region in the settings exist",
     ErrorClass.FATAL: "report this as a bug with the debug log",
+}
+
+# Failures whose cause is known well enough to say exactly what to change.
+CODE_HINTS: dict[str, str] = {
+    "CertificateNotTrusted": "the server's TLS certificate is not trusted; point "
+    "REQUESTS_CA_BUNDLE, SSL_CERT_FILE or AWS_CA_BUNDLE at your organisation's CA bundle",
 }
 
 _TRANSIENT_STATUSES = frozenset({408, 425})
@@ -329,9 +336,27 @@ def _classify_singer(exc: BaseException) -> Classification | None:
     return None
 
 
+def _is_certificate_error(exc: BaseException) -> bool:
+    """TLS trust failures, however the client library wraps them; retrying cannot fix them."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(
+            current
+        ):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def classify(exc: BaseException) -> Classification:
     if isinstance(exc, ProviderError):
         return exc.classification
+    if _is_certificate_error(exc):
+        return Classification(
+            error_class=ErrorClass.FATAL, code="CertificateNotTrusted", message=_clean(exc)
+        )
     for specific in (_classify_botocore, _classify_google, _classify_azure):
         found = specific(exc)
         if found is not None:
@@ -386,7 +411,8 @@ class ProviderError(Exception):
         detail = " ".join(str(part) for part in (c.status, c.code) if part)
         reason = c.error_class.value + (f", {detail}" if detail else "")
         message = c.message.strip().rstrip(".")
-        hint = (self.hint or DEFAULT_HINTS[c.error_class]).strip().rstrip(".")
+        hint = self.hint or CODE_HINTS.get(c.code or "") or DEFAULT_HINTS[c.error_class]
+        hint = hint.strip().rstrip(".")
         text = f"{self.provider} {self.operation} failed ({reason})"
         if message:
             text += f": {message}"

@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 import requests
 
 from carbon_taps_shared.errors import Classification, ProviderError, classify
+from carbon_taps_shared.network import apply_environment
 from carbon_taps_shared.policy import RetryPolicy
 from carbon_taps_shared.ratelimit import TokenBucket
 from carbon_taps_shared.redactor import default_redactor
@@ -43,6 +44,11 @@ class RetryingRESTMixin:
             policy = RetryPolicy()
             self.__dict__["_carbon_taps_retry_policy"] = policy
         return policy
+
+    @property
+    def requests_session(self) -> requests.Session:
+        """The SDK's session, made to honour the environment's CA bundle on `send()`."""
+        return apply_environment(super().requests_session)  # type: ignore[misc]
 
     def request_decorator(self, func: Callable[..., R]) -> Callable[..., R]:
         @functools.wraps(func)

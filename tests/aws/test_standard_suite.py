@@ -1,0 +1,35 @@
+"""singer-sdk's standard tap tests, run against the local Sustainability fake."""
+
+from __future__ import annotations
+
+import atexit
+from datetime import date
+
+from singer_sdk.testing import SuiteConfig, get_tap_test_class
+from tap_aws_carbon.tap import TapAwsCarbon
+
+from tests.aws.conftest import ACCESS_KEY
+from tests.conftest import TEST_SECRETS
+from tests.fakes.aws_data import synthetic_rows
+from tests.fakes.aws_sustainability import SustainabilityFake
+
+# The suite builds its tests from a config at import time, so the fake starts with the module.
+_FAKE = SustainabilityFake(
+    synthetic_rows(date(2025, 1, 1), 6),
+    page_size_cap=20,
+    credentials={ACCESS_KEY: TEST_SECRETS["aws_secret_access_key"]},
+).start()
+atexit.register(_FAKE.stop)
+
+TestTapAwsCarbon = get_tap_test_class(
+    tap_class=TapAwsCarbon,
+    config={
+        "sustainability_endpoint_url": _FAKE.url,
+        "aws_access_key_id": ACCESS_KEY,
+        "aws_secret_access_key": TEST_SECRETS["aws_secret_access_key"],
+        "start_date": "2025-01-01",
+        "end_date": "2025-07-01",
+        "max_requests_per_second": 0,
+    },
+    suite_config=SuiteConfig(ignore_no_records=False),
+)
