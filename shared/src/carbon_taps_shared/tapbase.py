@@ -12,6 +12,7 @@ from typing import ClassVar
 
 from singer_sdk import Tap
 from singer_sdk import typing as th
+from singer_sdk.contrib.msgspec import MsgSpecWriter
 
 from carbon_taps_shared.errors import ProviderError
 from carbon_taps_shared.ratelimit import TokenBucket
@@ -59,6 +60,8 @@ class CarbonTap(SecretSafeConfigMixin, Tap):
     """Base tap: subclasses set `name`, `provider`, `config_jsonschema` and `discover_streams`."""
 
     provider: ClassVar[str] = "cloud"
+    # msgspec encodes Singer messages ~1.4x faster than the default writer, same output shape.
+    message_writer_class = MsgSpecWriter
 
     @cached_property
     def telemetry(self) -> Telemetry:
