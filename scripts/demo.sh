@@ -13,7 +13,8 @@ uv run --frozen python scripts/warehouse.py start >/dev/null
 echo "==> serving the AWS sample data locally"
 fake_log="$(mktemp)"
 uv run --frozen python -m tests.fakes.aws_sustainability \
-  --data sample_data/aws/carbon_emissions.jsonl >"$fake_log" 2>&1 &
+  --data sample_data/aws/carbon_emissions.jsonl \
+  --water-data sample_data/aws/water_allocation.jsonl >"$fake_log" 2>&1 &
 fake_pid=$!
 trap 'kill "$fake_pid" 2>/dev/null || true; rm -f "$fake_log"' EXIT
 for _ in $(seq 1 50); do grep -q '^http' "$fake_log" && break; sleep 0.2; done

@@ -21,6 +21,10 @@ TEST_SECRETS = {
 }
 
 
+# Everything the taps and Meltano printed during the session, scanned for secrets at the end.
+CAPTURED_OUTPUT: list[str] = []
+
+
 @dataclass
 class TapRun:
     returncode: int
@@ -69,6 +73,7 @@ def run_tap(
     done = subprocess.run(
         command, capture_output=True, text=True, env=run_env, timeout=timeout, check=False
     )
+    CAPTURED_OUTPUT.extend((done.stdout, done.stderr))
     messages = []
     for line in done.stdout.splitlines():
         if line.startswith('{"type"'):
@@ -88,3 +93,17 @@ def tap_runner(tmp_path: Path):
         return run_tap(executable, config, tmp_path, **kwargs)
 
     return _run
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if any captured output of any test shows a test secret."""
+    hits = [
+        name for text in CAPTURED_OUTPUT for name, secret in TEST_SECRETS.items() if secret in text
+    ]
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(
+            f"\nsecret scan: {len(CAPTURED_OUTPUT)} captured outputs, {len(hits)} secret hits"
+        )
+    if hits:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -19,6 +19,7 @@ from tap_aws_carbon import __version__
 from tap_aws_carbon.auth import make_session
 
 CARBON_OPERATION = "GetEstimatedCarbonEmissions"
+WATER_OPERATION = "GetEstimatedWaterAllocation"
 GROUP_BY = ["USAGE_ACCOUNT_ID", "REGION", "SERVICE"]
 MAX_RESULTS = 5000  # the API's maximum page size; fewer round trips, fewer throttles
 
@@ -32,6 +33,40 @@ def _hint(error_class: ErrorClass, action: str) -> str | None:
     if error_class is ErrorClass.BAD_REQUEST:
         return "check start_date, end_date and aws_region; the API serves months from 2022-01"
     return None
+
+
+def build_client(
+    service: str,
+    config: Mapping[str, Any],
+    endpoint_url: str | None,
+    *,
+    policy: RetryPolicy,
+    limiter: TokenBucket,
+    telemetry: Telemetry,
+    stream: str,
+) -> Any:
+    """A boto3 client whose retries, pacing and telemetry follow the shared policy."""
+    try:
+        client = make_session(config).client(
+            service,
+            region_name=config["aws_region"],
+            endpoint_url=endpoint_url or None,
+            verify=ca_bundle_from_env(),
+            config=Config(
+                retries=policy.botocore_retry_config(),
+                connect_timeout=config["request_timeout_seconds"],
+                read_timeout=config["request_timeout_seconds"],
+                user_agent_extra=f"tap-aws-carbon/{__version__}",
+            ),
+        )
+    except (BotoCoreError, ClientError) as exc:
+        raise ProviderError(
+            classify(exc), provider="aws", operation=f"create {service} client", hint=None
+        ) from exc
+    except FileNotFoundError as exc:
+        raise TapUserError(f"CA bundle: {exc}; fix or unset the variable") from exc
+    install_botocore_policy(client, policy, telemetry=telemetry, limiter=limiter, stream=stream)
+    return client
 
 
 class SustainabilityClient:
@@ -48,38 +83,21 @@ class SustainabilityClient:
     ) -> None:
         self._telemetry = telemetry
         self._stream = stream
-        try:
-            session = make_session(config)
-            self._client = session.client(
-                "sustainability",
-                region_name=config["aws_region"],
-                endpoint_url=config.get("sustainability_endpoint_url") or None,
-                verify=ca_bundle_from_env(),
-                config=Config(
-                    retries=policy.botocore_retry_config(),
-                    connect_timeout=config["request_timeout_seconds"],
-                    read_timeout=config["request_timeout_seconds"],
-                    user_agent_extra=f"tap-aws-carbon/{__version__}",
-                ),
-            )
-        except (BotoCoreError, ClientError) as exc:
-            raise ProviderError(
-                classify(exc), provider="aws", operation="create client", hint=None
-            ) from exc
-        except FileNotFoundError as exc:
-            raise TapUserError(f"CA bundle: {exc}; fix or unset the variable") from exc
-        install_botocore_policy(
-            self._client, policy, telemetry=telemetry, limiter=limiter, stream=stream
+        self._client = build_client(
+            "sustainability",
+            config,
+            config.get("sustainability_endpoint_url"),
+            policy=policy,
+            limiter=limiter,
+            telemetry=telemetry,
+            stream=stream,
         )
 
     def carbon_emissions(self, month: date, end: date) -> Iterator[dict[str, Any]]:
         """Every result item for [month, end), grouped by account, region and service."""
         paginator = self._client.get_paginator("get_estimated_carbon_emissions")
         pages = paginator.paginate(
-            TimePeriod={
-                "Start": datetime(month.year, month.month, 1, tzinfo=UTC),
-                "End": datetime(end.year, end.month, 1, tzinfo=UTC),
-            },
+            TimePeriod=_time_period(month, end),
             GroupBy=GROUP_BY,
             EmissionsTypes=list(EMISSIONS_TYPES),
             Granularity="MONTHLY",
@@ -87,7 +105,25 @@ class SustainabilityClient:
         )
         yield from self._results(pages, CARBON_OPERATION, month)
 
-    def _results(self, pages: Any, operation: str, month: date) -> Iterator[dict[str, Any]]:
+    def water_allocation(self, year: date, end: date) -> Iterator[dict[str, Any]]:
+        """Every result item for the calendar year starting `year`, asked as [year, end).
+
+        The API returns a year whenever the range contains its 1 January, so `end` may be the
+        next 1 January or, for the year in progress, the current month's first day.
+        """
+        paginator = self._client.get_paginator("get_estimated_water_allocation")
+        pages = paginator.paginate(
+            TimePeriod=_time_period(year, end),
+            GroupBy=GROUP_BY,
+            AllocationTypes=list(WATER_ALLOCATION_TYPES),
+            Granularity="YEARLY_CALENDAR",  # the only granularity the API serves for water
+            PaginationConfig={"PageSize": MAX_RESULTS},
+        )
+        yield from self._results(pages, WATER_OPERATION, year, period="year")
+
+    def _results(
+        self, pages: Any, operation: str, start: date, *, period: str = "month"
+    ) -> Iterator[dict[str, Any]]:
         iterator = iter(pages)
         page_number = 0
         while True:
@@ -99,7 +135,7 @@ class SustainabilityClient:
                     "carbon_taps.stream": self._stream,
                     "carbon_taps.operation": operation,
                     "carbon_taps.page": page_number,
-                    "carbon_taps.month": month.isoformat(),
+                    f"carbon_taps.{period}": start.isoformat(),
                 },
             ):
                 try:
@@ -116,6 +152,16 @@ class SustainabilityClient:
                 return
             yield from page.get("Results", [])
 
+
+def _time_period(start: date, end: date) -> dict[str, datetime]:
+    """[start, end) as the API's TimePeriod: midnight UTC of each day."""
+    return {
+        "Start": datetime(start.year, start.month, start.day, tzinfo=UTC),
+        "End": datetime(end.year, end.month, end.day, tzinfo=UTC),
+    }
+
+
+WATER_ALLOCATION_TYPES: tuple[str, ...] = ("TOTAL_WATER_WITHDRAWALS",)
 
 EMISSIONS_TYPES: tuple[str, ...] = (
     "TOTAL_LBM_CARBON_EMISSIONS",

@@ -1,4 +1,4 @@
-"""Month arithmetic for monthly provider data: the API's periods are whole calendar months."""
+"""Calendar arithmetic for provider data: the APIs' periods are whole months or calendar years."""
 
 from __future__ import annotations
 
@@ -26,3 +26,11 @@ def months_between(start: date, end: date) -> Iterator[date]:
 def current_month(now: datetime | None = None) -> date:
     """The month in progress (UTC): it cannot have data yet, so ranges end before it."""
     return month_start((now or datetime.now(UTC)).date())
+
+
+def year_start(day: date) -> date:
+    return date(day.year, 1, 1)
+
+
+def add_years(year: date, count: int) -> date:
+    return date(year.year + count, 1, 1)

@@ -4,59 +4,69 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from carbon_taps_shared.tapbase import TapUserError
 from singer_sdk import Stream
 from singer_sdk import typing as th
 
-from tap_aws_carbon.client import EMISSIONS_TYPES, GROUP_BY
-from tap_aws_carbon.periods import add_months, current_month, month_start, months_between
+from tap_aws_carbon.client import EMISSIONS_TYPES, GROUP_BY, WATER_ALLOCATION_TYPES
+from tap_aws_carbon.periods import add_months, add_years, current_month, month_start, year_start
 
 if TYPE_CHECKING:
+    from tap_aws_carbon.client import SustainabilityClient
     from tap_aws_carbon.tap import TapAwsCarbon
 
 API_UNIT = "MTCO2e"
+WATER_UNIT = "m3"  # the model's only WaterAllocationUnit
 
 
 class UnexpectedDataError(TapUserError):
     """A provider answer the tap cannot load without inventing or mislabelling data."""
 
 
+def value_column(kind: str, unit: str) -> str:
+    """Type and unit in the column name: `TOTAL_WATER_WITHDRAWALS`, `m3` -> `…_withdrawals_m3`."""
+    return f"{kind.lower()}_{unit.lower()}"
+
+
 def emissions_column(emissions_type: str) -> str:
     """`TOTAL_SCOPE_1_CARBON_EMISSIONS` -> `total_scope_1_carbon_emissions_mtco2e`."""
-    return f"{emissions_type.lower()}_mtco2e"
+    return value_column(emissions_type, API_UNIT)
 
 
-class CarbonEmissionsStream(Stream):
-    """Monthly estimated emissions per usage account x region x service (Sustainability API).
+def _schema(
+    period: str, period_end: str, kinds: tuple[str, ...], unit: str, unit_text: str
+) -> dict[str, Any]:
+    """Period, dimensions and model version, then one `<type>_<unit>` column per value type."""
+    return th.PropertiesList(
+        *_key_properties(period, period_end),
+        *(
+            th.Property(
+                value_column(kind, unit),
+                th.NumberType,
+                description=f"`{kind}` in {unit_text}; "
+                "null when the API did not report this type for the row.",
+            )
+            for kind in kinds
+        ),
+    ).to_dict()
 
-    The API returns only the latest model version of each month and restates recent months, so
-    every run re-reads `lookback_months` before the bookmark; the key makes re-reads upsert.
-    Months are requested one at a time, oldest first, so records arrive sorted by the replication
-    key and the bookmark advances as they are emitted. The re-read window starts below the saved
-    bookmark, so the SDK's sort check (which compares against the saved value) is off; the
-    bookmark then moves back to the month being re-read, which is conservative: an interrupted
-    run resumes from there, never past a month it did not finish.
-    """
 
-    name = "carbon_emissions"
-    primary_keys = ("usage_period_start", "usage_account_id", "region", "service")
-    replication_key = "usage_period_start"
-    is_sorted = True
-    check_sorted = False
-    schema = th.PropertiesList(
+def _key_properties(period: str, period_end: str) -> list[th.Property]:
+    """The columns every Sustainability API stream shares: its period, dimensions and model."""
+    return [
         th.Property(
             "usage_period_start",
             th.DateType,
             required=True,
-            description="First day of the month the estimate covers (inclusive).",
+            description=f"First day of the {period} the estimate covers (inclusive).",
         ),
         th.Property(
             "usage_period_end",
             th.DateType,
             required=True,
-            description="First day of the following month (exclusive), as the API reports it.",
+            description=f"{period_end} (exclusive), as the API reports it.",
         ),
         th.Property(
             "usage_account_id",
@@ -82,57 +92,129 @@ class CarbonEmissionsStream(Stream):
             required=True,
             description="Version of the AWS estimation model behind the figures (e.g. `v3.0.0`).",
         ),
-        *(
-            th.Property(
-                emissions_column(kind),
-                th.NumberType,
-                description=f"`{kind}` in metric tons of CO2-equivalent (MTCO2e); "
-                "null when the API did not report this type for the row.",
-            )
-            for kind in EMISSIONS_TYPES
-        ),
-    ).to_dict()
+    ]
+
+
+def _checked_value(values: Mapping[str, Any], kind: str, unit: str, column: str, where: str) -> Any:
+    """The value reported for `kind` (None if absent); a unit other than `unit` is an error."""
+    value = values.get(kind)
+    if value is None:
+        return None
+    if value.get("Unit") != unit:
+        raise UnexpectedDataError(
+            f"{where}: {kind} is in {value.get('Unit')!r}, not {unit}; refusing to load it "
+            f"under {column} (a {unit} column) — upgrade the tap"
+        )
+    return value.get("Value")
+
+
+class _SustainabilityStream(Stream):
+    """A Sustainability API data set: one record per period x usage account x region x service.
+
+    The API returns only the latest model version of each period and restates recent ones, so
+    every run re-reads a look-back window before the bookmark; the key makes re-reads upsert.
+    Periods are requested one at a time, oldest first, so records arrive sorted by the
+    replication key and the bookmark advances as they are emitted. The re-read window starts
+    below the saved bookmark, so the SDK's sort check (which compares against the saved value) is
+    off; the bookmark then moves back to the period being re-read, which is conservative: an
+    interrupted run resumes from there, never past a period it did not finish.
+    """
+
+    primary_keys = ("usage_period_start", "usage_account_id", "region", "service")
+    replication_key = "usage_period_start"
+    is_sorted = True
+    check_sorted = False
+    period: ClassVar[str]  # "month" / "year", for messages and logs
+    values_key: ClassVar[str]  # the result item's key holding the typed values
+    value_types: ClassVar[tuple[str, ...]]  # the types requested, one column each
+    unit: ClassVar[str]  # the only unit the columns may hold
+    lookback_setting: ClassVar[str]  # periods before the bookmark re-read each run
 
     @property
     def tap(self) -> TapAwsCarbon:
         return self._tap  # type: ignore[return-value]
 
-    def months_to_read(self, context: Mapping[str, Any] | None) -> list[date]:
-        """From the bookmark minus the lookback (or start_date) to the last complete month."""
-        start = month_start(date.fromisoformat(self.config["start_date"][:10]))
-        bookmark = self.get_context_state(context).get("replication_key_value")
+    @staticmethod
+    def _align(day: date) -> date:
+        """The first day of the period holding `day`."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _shift(start: date, count: int) -> date:
+        """The first day of the period `count` periods after the one starting at `start`."""
+        raise NotImplementedError
+
+    def _fetch(
+        self, client: SustainabilityClient, start: date, end: date
+    ) -> Iterable[dict[str, Any]]:
+        raise NotImplementedError
+
+    def _label(self, start: date) -> str:
+        raise NotImplementedError
+
+    def periods_to_read(self, context: Mapping[str, Any] | None) -> list[tuple[date, date]]:
+        """(start, end) per request, oldest first: from the bookmark's period minus the
+        look-back (or start_date's period) while a period starts before the range end, each
+        request ending at the next period or the range end, whichever comes first."""
+        start = self._align(date.fromisoformat(self.config["start_date"][:10]))
+        bookmark = self._bookmark(context)
         if bookmark:
-            lookback = add_months(
-                month_start(date.fromisoformat(str(bookmark)[:10])), -self.config["lookback_months"]
-            )
+            lookback = self._shift(self._align(bookmark), -self.config[self.lookback_setting])
             start = max(start, lookback)
+        end = self._range_end()
+        periods = []
+        while start < end:
+            following = self._shift(start, 1)
+            periods.append((start, min(following, end)))
+            start = following
+        return periods
+
+    def _value_columns(self, values: Mapping[str, Any], where: str) -> dict[str, Any]:
+        return {
+            value_column(kind, self.unit): _checked_value(
+                values, kind, self.unit, value_column(kind, self.unit), where
+            )
+            for kind in self.value_types
+        }
+
+    def _bookmark(self, context: Mapping[str, Any] | None) -> date | None:
+        bookmark = self.get_context_state(context).get("replication_key_value")
+        return date.fromisoformat(str(bookmark)[:10]) if bookmark else None
+
+    def _range_end(self) -> date:
+        """The current month (which cannot have data yet), or end_date's month if earlier."""
         end = current_month()
         if self.config.get("end_date"):
             end = min(end, month_start(date.fromisoformat(self.config["end_date"][:10])))
-        return list(months_between(start, end))
+        return end
 
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
-        months = self.months_to_read(context)
-        if not months:
-            self.logger.info("No complete month to read yet for %s.", self.name)
+        periods = self.periods_to_read(context)
+        if not periods:
+            self.logger.info("No complete %s to read yet for %s.", self.period, self.name)
             return
         self.logger.info(
-            "Reading %s from %s to %s (%d months).", self.name, months[0], months[-1], len(months)
+            "Reading %s from %s to %s (%d %ss).",
+            self.name,
+            periods[0][0],
+            periods[-1][0],
+            len(periods),
+            self.period,
         )
         client = self.tap.sustainability_client(self.name)
-        for month in months:
+        for start, end in periods:
             count = 0
-            for item in client.carbon_emissions(month, add_months(month, 1)):
+            for item in self._fetch(client, start, end):
                 count += 1
-                yield self._record(item, month)
+                yield self._record(item, start)
             self.tap.telemetry.record_records(provider="aws", stream=self.name, count=count)
 
-    def _record(self, item: Mapping[str, Any], month: date) -> dict[str, Any]:
-        where = f"{self.name} month {month:%Y-%m}"
+    def _record(self, item: Mapping[str, Any], expected_start: date) -> dict[str, Any]:
+        where = f"{self.name} {self.period} {self._label(expected_start)}"
         try:
             dims = item["DimensionsValues"]
             period = item["TimePeriod"]
-            values = item["EmissionsValues"]
+            values = item[self.values_key]
             model_version = item["ModelVersion"]
         except (KeyError, TypeError) as exc:
             raise UnexpectedDataError(
@@ -146,11 +228,15 @@ class CarbonEmissionsStream(Stream):
                 "the primary key cannot be formed"
             )
         start = _as_date(period.get("Start"))
-        if start != month:
+        if start != expected_start:
             raise UnexpectedDataError(
-                f"{where}: the API answered with period {start}, not the month asked for"
+                f"{where}: the API answered with period {start}, not the {self.period} asked for"
             )
-        record: dict[str, Any] = {
+        row = (
+            f"{where}, account {dims['USAGE_ACCOUNT_ID']}, region {dims['REGION']}, "
+            f"service {dims['SERVICE']}"
+        )
+        return {
             # ISO text, not date objects: bookmarks from state are text and must compare.
             "usage_period_start": start.isoformat(),
             "usage_period_end": _as_date(period.get("End")).isoformat(),
@@ -158,20 +244,76 @@ class CarbonEmissionsStream(Stream):
             "region": dims["REGION"],
             "service": dims["SERVICE"],
             "model_version": model_version,
+            **self._value_columns(values, row),
         }
-        for kind in EMISSIONS_TYPES:
-            value = values.get(kind)
-            if value is None:
-                record[emissions_column(kind)] = None
-                continue
-            if value.get("Unit") != API_UNIT:
-                raise UnexpectedDataError(
-                    f"{where}, account {dims['USAGE_ACCOUNT_ID']}, region {dims['REGION']}, "
-                    f"service {dims['SERVICE']}: {kind} is in {value.get('Unit')!r}, not "
-                    f"{API_UNIT}; refusing to load it under an MTCO2e column — upgrade the tap"
-                )
-            record[emissions_column(kind)] = value.get("Value")
-        return record
+
+
+class CarbonEmissionsStream(_SustainabilityStream):
+    """Monthly estimated emissions per usage account x region x service (Sustainability API).
+
+    Months are read from the bookmark minus `lookback_months` (or start_date) to the last
+    complete month, one request each; values in MTCO2e, one column per emissions type.
+    """
+
+    name = "carbon_emissions"
+    period = "month"
+    values_key = "EmissionsValues"
+    value_types = EMISSIONS_TYPES
+    unit = API_UNIT
+    lookback_setting = "lookback_months"
+    schema = _schema(
+        "month",
+        "First day of the following month",
+        EMISSIONS_TYPES,
+        API_UNIT,
+        "metric tons of CO2-equivalent (MTCO2e)",
+    )
+    _align = staticmethod(month_start)
+    _shift = staticmethod(add_months)
+
+    def _fetch(
+        self, client: SustainabilityClient, start: date, end: date
+    ) -> Iterable[dict[str, Any]]:
+        return client.carbon_emissions(start, end)
+
+    def _label(self, start: date) -> str:
+        return f"{start:%Y-%m}"
+
+
+class WaterAllocationStream(_SustainabilityStream):
+    """Yearly estimated water withdrawals per usage account x region x service.
+
+    `GetEstimatedWaterAllocation` serves calendar years only (`YEARLY_CALENDAR`) and returns a
+    year whenever the requested range contains its 1 January. Years are read from the bookmark
+    minus `water_lookback_years` (or start_date's year), one request each; a complete year is
+    asked for as [1 January, next 1 January), the year in progress as [1 January, first day of
+    the current month) — never a range ending in the future — so whatever AWS reports for it is
+    loaded and re-read on later runs until the year is complete.
+    """
+
+    name = "water_allocation"
+    period = "year"
+    values_key = "AllocationValues"
+    value_types = WATER_ALLOCATION_TYPES
+    unit = WATER_UNIT
+    lookback_setting = "water_lookback_years"
+    schema = _schema(
+        "calendar year",
+        "1 January of the following year",
+        WATER_ALLOCATION_TYPES,
+        WATER_UNIT,
+        "cubic metres (m3)",
+    )
+    _align = staticmethod(year_start)
+    _shift = staticmethod(add_years)
+
+    def _fetch(
+        self, client: SustainabilityClient, start: date, end: date
+    ) -> Iterable[dict[str, Any]]:
+        return client.water_allocation(start, end)
+
+    def _label(self, start: date) -> str:
+        return str(start.year)
 
 
 def _as_date(value: Any) -> date:

@@ -6,11 +6,14 @@ from datetime import date
 from functools import cache
 
 from carbon_taps_shared.tapbase import CarbonTap, resilience_settings
+from singer_sdk import Stream
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
-from tap_aws_carbon.client import SustainabilityClient
-from tap_aws_carbon.streams import CarbonEmissionsStream
+from tap_aws_carbon.client import SustainabilityClient, build_client
+from tap_aws_carbon.export_stream import CarbonEmissionsExportStream
+from tap_aws_carbon.sources import ExportSource, LocalSource, S3Source
+from tap_aws_carbon.streams import CarbonEmissionsStream, WaterAllocationStream
 
 API_HISTORY_START = "2022-01-01"  # the Sustainability API serves months from January 2022
 
@@ -41,6 +44,13 @@ class TapAwsCarbon(CarbonTap):
             default=3,
             description="Months before the bookmark to read again on each run, because AWS "
             "restates recent months.",
+        ),
+        th.Property(
+            "water_lookback_years",
+            th.IntegerType(minimum=0, maximum=5),
+            default=1,
+            description="Calendar years before the water_allocation bookmark to read again on "
+            "each run, because AWS may restate past years with a new model version.",
         ),
         th.Property(
             "aws_region",
@@ -97,6 +107,18 @@ class TapAwsCarbon(CarbonTap):
             description="Override the Sustainability API endpoint (private endpoints, tests).",
         ),
         th.Property(
+            "carbon_export_uri",
+            th.StringType,
+            description="Root of a CARBON_EMISSIONS Data Export: s3://bucket/prefix/export-name "
+            "or a local folder with the same layout. Enables the carbon_emissions_export stream.",
+        ),
+        th.Property(
+            "s3_endpoint_url",
+            th.StringType,
+            description="Override the S3 endpoint used for carbon_export_uri (private endpoints, "
+            "tests).",
+        ),
+        th.Property(
             "sts_endpoint_url",
             th.StringType,
             description="Override the STS endpoint used to assume role_arn (private endpoints, "
@@ -136,8 +158,27 @@ class TapAwsCarbon(CarbonTap):
             stream=stream,
         )
 
-    def discover_streams(self) -> list[CarbonEmissionsStream]:
-        return [CarbonEmissionsStream(self)]
+    @cache  # noqa: B019 - one source per stream for the tap's lifetime
+    def export_source(self, stream: str) -> ExportSource:
+        uri = self.config["carbon_export_uri"]
+        if not uri.startswith("s3://"):
+            return LocalSource(uri)
+        client = build_client(
+            "s3",
+            self.config,
+            self.config.get("s3_endpoint_url"),
+            policy=self.retry_policy,
+            limiter=self.rate_limiter,
+            telemetry=self.telemetry,
+            stream=stream,
+        )
+        return S3Source(uri, client)
+
+    def discover_streams(self) -> list[Stream]:
+        streams: list[Stream] = [CarbonEmissionsStream(self), WaterAllocationStream(self)]
+        if self.config.get("carbon_export_uri"):  # the export stream needs somewhere to read
+            streams.append(CarbonEmissionsExportStream(self))
+        return streams
 
 
 if __name__ == "__main__":

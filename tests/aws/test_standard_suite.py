@@ -10,12 +10,13 @@ from tap_aws_carbon.tap import TapAwsCarbon
 
 from tests.aws.conftest import ACCESS_KEY
 from tests.conftest import TEST_SECRETS
-from tests.fakes.aws_data import synthetic_rows
+from tests.fakes.aws_data import synthetic_rows, synthetic_water_rows
 from tests.fakes.aws_sustainability import SustainabilityFake
 
 # The suite builds its tests from a config at import time, so the fake starts with the module.
 _FAKE = SustainabilityFake(
     synthetic_rows(date(2025, 1, 1), 6),
+    water_rows=synthetic_water_rows(2025, 1),  # [2025-01, 2025-07) holds 1 January 2025
     page_size_cap=20,
     credentials={ACCESS_KEY: TEST_SECRETS["aws_secret_access_key"]},
 ).start()

@@ -1,8 +1,9 @@
 """End-to-end fixtures: the real `meltano run` against the local fake and a real PostgreSQL.
 
 Every Meltano call gets its own environment: state in a file backend under tmp_path (never the
-project's system database), its own raw and analytics schemas (dropped at teardown), dbt
-artifacts under tmp_path, and the tap pointed at a fake started in this process.
+project's system database), its own `.meltano` run files (see `private_sys_dir`), its own raw
+and analytics schemas (dropped at teardown), dbt artifacts under tmp_path, and the tap pointed
+at a fake started in this process.
 
 Meltano reads a setting from `<PLUGIN_NAME>_<SETTING>` and `<NAMESPACE>_<SETTING>`; an inherited
 plugin keeps its parent's namespace, so TARGET_POSTGRES_* also configures target-warehouse and
@@ -27,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, TEST_SECRETS
+from tests.conftest import CAPTURED_OUTPUT, ROOT, TEST_SECRETS
 from tests.fakes.aws_sustainability import EMISSIONS_TYPES, EmissionRow, SustainabilityFake
 
 MELTANO = Path(sys.executable).parent / "meltano"
@@ -53,11 +54,16 @@ _SCRUBBED_PREFIXES = (
 class MeltanoRun:
     args: tuple[str, ...]
     returncode: int
-    output: str  # stdout and stderr, interleaved as Meltano wrote them
+    stdout: str
+    stderr: str  # Meltano's log, with every plugin's stderr relayed into it
     seconds: float
 
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
     def check(self) -> MeltanoRun:
-        assert self.returncode == 0, f"meltano {' '.join(self.args)} failed:\n{self.output[-6000:]}"
+        assert self.returncode == 0, f"meltano {' '.join(self.args)} failed:\n{self.stderr[-6000:]}"
         return self
 
 
@@ -71,13 +77,33 @@ def run_meltano(*args: str, env: dict[str, str], timeout: float = 300) -> Meltan
         [str(MELTANO), "--environment=dev", *args],
         cwd=ROOT,
         env=run_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
     )
-    return MeltanoRun(tuple(args), done.returncode, done.stdout, time.monotonic() - began)
+    CAPTURED_OUTPUT.extend((done.stdout, done.stderr))
+    return MeltanoRun(
+        tuple(args), done.returncode, done.stdout, done.stderr, time.monotonic() - began
+    )
+
+
+def private_sys_dir(tmp_path: Path) -> Path:
+    """A `.meltano` of the test's own that borrows the project's installed plugin venvs.
+
+    Meltano keeps the discovered catalog in `.meltano/run/<tap>/tap.properties.json`, one file
+    per project: two `meltano run`s at once (a demo, another test session) overwrite each other's
+    catalog and the tap reads an empty file. Run files, logs and the system database (run
+    records; migrating a new one takes ~0.1 s) therefore live under tmp_path.
+    """
+    sys_dir = tmp_path / "meltano-sys"
+    if not sys_dir.exists():
+        sys_dir.mkdir()
+        for kind in ("extractors", "loaders", "utilities"):
+            installed = ROOT / ".meltano" / kind
+            if installed.is_dir():
+                (sys_dir / kind).symlink_to(installed, target_is_directory=True)
+    return sys_dir
 
 
 def tap_env(fake: SustainabilityFake, tmp_path: Path) -> dict[str, str]:
@@ -86,6 +112,7 @@ def tap_env(fake: SustainabilityFake, tmp_path: Path) -> dict[str, str]:
     state.mkdir(exist_ok=True)
     return {
         "MELTANO_STATE_BACKEND_URI": f"file://{state}",
+        "MELTANO_SYS_DIR_ROOT": str(private_sys_dir(tmp_path)),
         "TAP_AWS_CARBON_SUSTAINABILITY_ENDPOINT_URL": fake.url,
         "TAP_AWS_CARBON_START_DATE": START.isoformat(),
         "TAP_AWS_CARBON_END_DATE": END.isoformat(),

@@ -1,13 +1,15 @@
-"""Local fake of the AWS Sustainability API (`GetEstimatedCarbonEmissions`).
+"""Local fake of the AWS Sustainability API (`GetEstimatedCarbonEmissions`, `…WaterAllocation`).
 
 It follows the botocore service model (rest-json, 2018-05-10): request keys, enums and limits are
 read from the model itself, errors use the `x-amzn-ErrorType` header and a `{"message": ...}` body,
 paging uses an opaque `NextToken` bound to the request that produced it, and a month is returned
-only when the requested range contains its first day. It is configured with data — one row per
-month x usage account x region x service, in the API's own result shape — and aggregates those
-rows the way the real service does for whatever `GroupBy` it is asked for.
+only when the requested range contains its first day (a year: its 1 January). It is configured
+with data — one row per month (carbon) or calendar year (water) x usage account x region x
+service, in the API's own result shape — and aggregates those rows the way the real service does
+for whatever `GroupBy` it is asked for.
 
-Run it alone (for the demo) with `python -m tests.fakes.aws_sustainability --data FILE`.
+Run it alone (for the demo) with
+`python -m tests.fakes.aws_sustainability --data FILE [--water-data FILE]`.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import botocore.session
 from botocore.auth import SigV4Auth
@@ -32,7 +34,6 @@ from botocore.credentials import Credentials
 
 from tests.fakes._http import JsonFake, Reply, Request
 
-OPERATIONS = {"/v1/estimated-carbon-emissions": "GetEstimatedCarbonEmissions"}
 _MODEL = botocore.session.get_session().get_service_model("sustainability")
 _OP = _MODEL.operation_model("GetEstimatedCarbonEmissions")
 _INPUT = _OP.input_shape.members
@@ -42,6 +43,15 @@ GRANULARITIES: list[str] = list(_INPUT["Granularity"].enum)
 DEFAULT_TYPES = ["TOTAL_LBM_CARBON_EMISSIONS", "TOTAL_MBM_CARBON_EMISSIONS"]
 MAX_RESULTS_LIMIT = _INPUT["MaxResults"].metadata["max"]
 DEFAULT_MAX_RESULTS = 1000
+_WATER_OP = _MODEL.operation_model("GetEstimatedWaterAllocation")
+_WATER_INPUT = _WATER_OP.input_shape.members
+WATER_ALLOCATION_TYPES: list[str] = list(_WATER_INPUT["AllocationTypes"].member.enum)
+WATER_UNITS: list[str] = list(
+    _WATER_OP.output_shape.members["Results"]
+    .member.members["AllocationValues"]
+    .value.members["Unit"]
+    .enum
+)
 _AUTH_RE = re.compile(
     r"^AWS4-HMAC-SHA256 Credential=(?P<key>[^/]+)/(?P<date>\d{8})/(?P<region>[^/]+)/"
     r"(?P<service>[^/]+)/aws4_request, "
@@ -49,10 +59,67 @@ _AUTH_RE = re.compile(
 )
 
 
+class _ResultRow:
+    """What carbon and water rows share: three dimensions, a period and typed values.
+
+    Subclasses are frozen dataclasses with `account`, `region`, `service`, `model_version` and
+    `values` ({type: (value, unit)}), and say which period they cover and under which key the
+    API reports their values.
+    """
+
+    VALUES_KEY: ClassVar[str]
+    account: str
+    region: str
+    service: str
+    model_version: str
+    values: dict[str, tuple[float, str]]
+
+    @property
+    def period_start(self) -> date:
+        raise NotImplementedError
+
+    @property
+    def period_end(self) -> date:
+        raise NotImplementedError
+
+    def dimension(self, name: str) -> str:
+        return {"USAGE_ACCOUNT_ID": self.account, "REGION": self.region, "SERVICE": self.service}[
+            name
+        ]
+
+    def to_result(self) -> dict[str, Any]:
+        """The row as one item of the API's answer, ungrouped (every dimension present)."""
+        return result_item(
+            self.period_start,
+            self.period_end,
+            {d: self.dimension(d) for d in DIMENSIONS},
+            self.model_version,
+            self.VALUES_KEY,
+            self.values,
+        )
+
+    @classmethod
+    def from_result(cls, item: dict[str, Any]) -> _ResultRow:
+        raise NotImplementedError
+
+    @classmethod
+    def _fields_from_result(cls, item: dict[str, Any]) -> tuple[date, dict[str, Any]]:
+        dims = item["DimensionsValues"]
+        start = datetime.fromisoformat(item["TimePeriod"]["Start"].replace("Z", "+00:00"))
+        return start.date(), {
+            "account": dims["USAGE_ACCOUNT_ID"],
+            "region": dims["REGION"],
+            "service": dims["SERVICE"],
+            "model_version": item["ModelVersion"],
+            "values": {k: (v["Value"], v["Unit"]) for k, v in item[cls.VALUES_KEY].items()},
+        }
+
+
 @dataclass(frozen=True)
-class EmissionRow:
+class EmissionRow(_ResultRow):
     """One month x usage account x region x service, as the API reports it at its finest grain."""
 
+    VALUES_KEY: ClassVar[str] = "EmissionsValues"
     month: date
     account: str
     region: str
@@ -62,27 +129,108 @@ class EmissionRow:
 
     @classmethod
     def from_result(cls, item: dict[str, Any]) -> EmissionRow:
-        dims = item["DimensionsValues"]
-        start = datetime.fromisoformat(item["TimePeriod"]["Start"].replace("Z", "+00:00"))
-        return cls(
-            month=start.date().replace(day=1),
-            account=dims["USAGE_ACCOUNT_ID"],
-            region=dims["REGION"],
-            service=dims["SERVICE"],
-            model_version=item["ModelVersion"],
-            values={k: (v["Value"], v["Unit"]) for k, v in item["EmissionsValues"].items()},
-        )
+        start, fields = cls._fields_from_result(item)
+        return cls(month=start.replace(day=1), **fields)
 
-    def dimension(self, name: str) -> str:
-        return {"USAGE_ACCOUNT_ID": self.account, "REGION": self.region, "SERVICE": self.service}[
-            name
-        ]
+    @property
+    def period_start(self) -> date:
+        return self.month
+
+    @property
+    def period_end(self) -> date:
+        return date(self.month.year + self.month.month // 12, self.month.month % 12 + 1, 1)
 
 
-def load_rows(path: Path) -> list[EmissionRow]:
+@dataclass(frozen=True)
+class WaterRow(_ResultRow):
+    """One calendar year x usage account x region x service (`GetEstimatedWaterAllocation`)."""
+
+    VALUES_KEY: ClassVar[str] = "AllocationValues"
+    year_start: date
+    account: str
+    region: str
+    service: str
+    model_version: str
+    values: dict[str, tuple[float, str]]  # allocation type -> (value, unit), e.g. (12.5, "m3")
+
+    @classmethod
+    def from_result(cls, item: dict[str, Any]) -> WaterRow:
+        start, fields = cls._fields_from_result(item)
+        return cls(year_start=start.replace(month=1, day=1), **fields)
+
+    @property
+    def period_start(self) -> date:
+        return self.year_start
+
+    @property
+    def period_end(self) -> date:
+        return date(self.year_start.year + 1, 1, 1)
+
+
+def result_item(
+    start: date,
+    end: date,
+    dims: dict[str, str],
+    model_version: str,
+    values_key: str,
+    values: dict[str, tuple[float, str]],
+) -> dict[str, Any]:
+    """One result item in the API's wire shape (what both operations answer with)."""
+    return {
+        "TimePeriod": {"Start": f"{start}T00:00:00Z", "End": f"{end}T00:00:00Z"},
+        "DimensionsValues": dims,
+        "ModelVersion": model_version,
+        values_key: {kind: {"Value": v, "Unit": unit} for kind, (v, unit) in values.items()},
+    }
+
+
+def load_rows(path: Path, row_type: type[_ResultRow] = EmissionRow) -> list[Any]:
     """Rows from a JSON Lines file of API result items (the demo's sample data format)."""
     with path.open() as handle:
-        return [EmissionRow.from_result(json.loads(line)) for line in handle if line.strip()]
+        return [row_type.from_result(json.loads(line)) for line in handle if line.strip()]
+
+
+@dataclass(frozen=True)
+class _Operation:
+    """What differs between the two data operations; everything else the fake serves alike."""
+
+    name: str
+    input: dict[str, Any]  # the model's input members
+    types_key: str  # EmissionsTypes / AllocationTypes
+    types: list[str]
+    default_types: list[str]
+    granularity: str  # the one granularity served
+    granularity_refusal: str
+    rows_attr: str  # the fake's attribute holding this operation's rows
+    row_type: type[_ResultRow]
+
+
+OPERATIONS: dict[str, _Operation] = {
+    "/v1/estimated-carbon-emissions": _Operation(
+        name="GetEstimatedCarbonEmissions",
+        input=dict(_INPUT),
+        types_key="EmissionsTypes",
+        types=EMISSIONS_TYPES,
+        default_types=DEFAULT_TYPES,
+        granularity="MONTHLY",
+        granularity_refusal="This fake serves MONTHLY granularity only",
+        rows_attr="rows",
+        row_type=EmissionRow,
+    ),
+    "/v1/estimated-water-allocation": _Operation(
+        name="GetEstimatedWaterAllocation",
+        input=dict(_WATER_INPUT),
+        types_key="AllocationTypes",
+        types=WATER_ALLOCATION_TYPES,
+        default_types=["TOTAL_WATER_WITHDRAWALS"],
+        granularity="YEARLY_CALENDAR",
+        # The model: "Only YEARLY_CALENDAR time granularity is currently supported for water".
+        granularity_refusal="Only YEARLY_CALENDAR time granularity is currently supported for "
+        "water allocation",
+        rows_attr="water_rows",
+        row_type=WaterRow,
+    ),
+}
 
 
 class ApiError(Exception):
@@ -108,12 +256,14 @@ class SustainabilityFake(JsonFake):
         self,
         rows: Iterable[EmissionRow] = (),
         *,
+        water_rows: Iterable[WaterRow] = (),
         page_size_cap: int | None = None,
         credentials: dict[str, str] | None = None,
         signing_region: str = "us-east-1",
     ) -> None:
         super().__init__()
         self.rows = list(rows)
+        self.water_rows = list(water_rows)
         self.page_size_cap = page_size_cap
         self.credentials = credentials
         self.signing_region = signing_region
@@ -136,7 +286,18 @@ class SustainabilityFake(JsonFake):
 
     def carbon_requests(self) -> list[dict[str, Any]]:
         """The bodies of the GetEstimatedCarbonEmissions calls the fake answered or refused."""
-        return [r.json() for r in self.requests if r.path in OPERATIONS]
+        return self._requests_to("GetEstimatedCarbonEmissions")
+
+    def water_requests(self) -> list[dict[str, Any]]:
+        """The bodies of the GetEstimatedWaterAllocation calls the fake answered or refused."""
+        return self._requests_to("GetEstimatedWaterAllocation")
+
+    def _requests_to(self, operation: str) -> list[dict[str, Any]]:
+        return [
+            r.json()
+            for r in self.requests
+            if r.path in OPERATIONS and OPERATIONS[r.path].name == operation
+        ]
 
     # --- protocol -----------------------------------------------------------------------
     def handle(self, request: Request) -> Reply:
@@ -152,13 +313,13 @@ class SustainabilityFake(JsonFake):
                 raise ApiError(
                     403,
                     "AccessDeniedException",
-                    "User is not authorized to perform: sustainability:GetEstimatedCarbonEmissions",
+                    f"User is not authorized to perform: sustainability:{operation.name}",
                 )
             try:
                 body = request.json()
             except ValueError as exc:
                 raise ApiError(400, "SerializationException", "Body is not valid JSON") from exc
-            return Reply(200, self._carbon(body))
+            return Reply(200, self._serve(operation, body))
         except ApiError as err:
             return err.reply
 
@@ -191,28 +352,35 @@ class SustainabilityFake(JsonFake):
         if expected != match["sig"]:
             raise ApiError(403, "InvalidSignatureException", "The request signature does not match")
 
-    def _carbon(self, body: dict[str, Any]) -> dict[str, Any]:
-        unknown = set(body) - set(_INPUT)
+    def _serve(self, operation: _Operation, body: dict[str, Any]) -> dict[str, Any]:
+        """Validate a request against the operation's model, then answer one page of it."""
+        model = operation.input
+        unknown = set(body) - set(model)
         if unknown:
             raise ApiError(400, "SerializationException", f"Unknown keys: {sorted(unknown)}")
         start, end = _time_period(body.get("TimePeriod"))
+        dimensions = list(model["GroupBy"].member.enum)
         group_by = body.get("GroupBy", [])
-        _check_members("GroupBy", group_by, DIMENSIONS)
-        types = body.get("EmissionsTypes") or DEFAULT_TYPES
-        _check_members("EmissionsTypes", types, EMISSIONS_TYPES)
-        granularity = body.get("Granularity", "MONTHLY")
-        if granularity not in GRANULARITIES:
+        _check_members("GroupBy", group_by, dimensions)
+        types = body.get(operation.types_key) or operation.default_types
+        _check_members(operation.types_key, types, operation.types)
+        granularity = body.get("Granularity", operation.granularity)
+        if granularity not in model["Granularity"].enum:
             raise ApiError(400, "ValidationException", f"Invalid Granularity {granularity!r}")
-        if granularity != "MONTHLY":
-            raise ApiError(400, "ValidationException", "This fake serves MONTHLY granularity only")
+        if granularity != operation.granularity:
+            raise ApiError(400, "ValidationException", operation.granularity_refusal)
+        limit = model["MaxResults"].metadata
         max_results = body.get("MaxResults", DEFAULT_MAX_RESULTS)
-        if not isinstance(max_results, int) or not 1 <= max_results <= MAX_RESULTS_LIMIT:
-            raise ApiError(400, "ValidationException", "MaxResults must be 1..5000")
+        if not isinstance(max_results, int) or not limit["min"] <= max_results <= limit["max"]:
+            raise ApiError(
+                400, "ValidationException", f"MaxResults must be {limit['min']}..{limit['max']}"
+            )
         filters = (body.get("FilterBy") or {}).get("Dimensions", {})
-        _check_members("FilterBy", list(filters), DIMENSIONS)
+        _check_members("FilterBy", list(filters), dimensions)
 
-        results = self._aggregate(start, end, group_by, types, filters)
-        request_hash = _request_hash(body)
+        rows = getattr(self, operation.rows_attr)
+        results = _aggregate(rows, operation.row_type, start, end, group_by, types, filters)
+        request_hash = _request_hash(operation.name, body)
         offset = _read_token(body.get("NextToken"), request_hash)
         page = min(max_results, self.page_size_cap or max_results)
         answer: dict[str, Any] = {"Results": results[offset : offset + page]}
@@ -220,47 +388,51 @@ class SustainabilityFake(JsonFake):
             answer["NextToken"] = _make_token(offset + page, request_hash)
         return answer
 
-    def _aggregate(self, start, end, group_by, types, filters) -> list[dict[str, Any]]:
-        groups: dict[tuple, dict[str, Any]] = {}
-        sums: dict[tuple, dict[str, list]] = defaultdict(dict)
-        for row in self.rows:
-            first_day = datetime(row.month.year, row.month.month, 1, tzinfo=UTC)
-            if not start <= first_day < end:
-                continue
-            if any(row.dimension(d) not in allowed for d, allowed in filters.items()):
-                continue
-            key = (row.month, *(row.dimension(d) for d in group_by))
-            group = groups.setdefault(
-                key,
-                {
-                    "month": row.month,
-                    "dims": {d: row.dimension(d) for d in group_by},
-                    "model": row.model_version,
-                },
+
+def _aggregate(
+    rows: list[_ResultRow], row_type: type[_ResultRow], start, end, group_by, types, filters
+) -> list[dict[str, Any]]:
+    """Sum rows per period x requested dimensions, as the service does for a `GroupBy`.
+
+    A period (month or calendar year) is included only when [start, end) contains its first day.
+    """
+    groups: dict[tuple, dict[str, Any]] = {}
+    sums: dict[tuple, dict[str, list]] = defaultdict(dict)
+    for row in rows:
+        first = row.period_start
+        if not start <= datetime(first.year, first.month, first.day, tzinfo=UTC) < end:
+            continue
+        if any(row.dimension(d) not in allowed for d, allowed in filters.items()):
+            continue
+        key = (first, *(row.dimension(d) for d in group_by))
+        group = groups.setdefault(
+            key,
+            {
+                "row": row,
+                "dims": {d: row.dimension(d) for d in group_by},
+                "model": row.model_version,
+            },
+        )
+        group["model"] = max(group["model"], row.model_version)
+        for kind in types:
+            if kind in row.values:
+                value, unit = row.values[kind]
+                acc = sums[key].setdefault(kind, [0.0, unit])
+                acc[0] += value
+    results = []
+    for key in sorted(groups):
+        group = groups[key]
+        results.append(
+            result_item(
+                group["row"].period_start,
+                group["row"].period_end,
+                group["dims"],
+                group["model"],
+                row_type.VALUES_KEY,
+                {kind: (round(v, 6), unit) for kind, (v, unit) in sums[key].items()},
             )
-            group["model"] = max(group["model"], row.model_version)
-            for kind in types:
-                if kind in row.values:
-                    value, unit = row.values[kind]
-                    acc = sums[key].setdefault(kind, [0.0, unit])
-                    acc[0] += value
-        results = []
-        for key in sorted(groups):
-            group = groups[key]
-            month = group["month"]
-            nxt = date(month.year + month.month // 12, month.month % 12 + 1, 1)
-            results.append(
-                {
-                    "TimePeriod": {"Start": f"{month}T00:00:00Z", "End": f"{nxt}T00:00:00Z"},
-                    "DimensionsValues": group["dims"],
-                    "ModelVersion": group["model"],
-                    "EmissionsValues": {
-                        kind: {"Value": round(v, 6), "Unit": unit}
-                        for kind, (v, unit) in sums[key].items()
-                    },
-                }
-            )
-        return results
+        )
+    return results
 
 
 def _time_period(period: Any) -> tuple[datetime, datetime]:
@@ -286,8 +458,10 @@ def _check_members(name: str, values: Any, allowed: list[str]) -> None:
         raise ApiError(400, "ValidationException", f"Duplicate values in {name}")
 
 
-def _request_hash(body: dict[str, Any]) -> str:
+def _request_hash(operation: str, body: dict[str, Any]) -> str:
+    """Binds a NextToken to one operation and request (paging keys aside)."""
     stable = {k: v for k, v in body.items() if k not in {"NextToken", "MaxResults"}}
+    stable["__operation__"] = operation
     return hashlib.sha256(json.dumps(stable, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -310,10 +484,20 @@ def _read_token(token: str | None, request_hash: str) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="JSON Lines of API result items")
+    parser.add_argument(
+        "--water-data",
+        type=Path,
+        default=None,
+        help="JSON Lines of GetEstimatedWaterAllocation result items",
+    )
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--page-size-cap", type=int, default=None)
     args = parser.parse_args()
-    fake = SustainabilityFake(load_rows(args.data), page_size_cap=args.page_size_cap)
+    fake = SustainabilityFake(
+        load_rows(args.data),
+        water_rows=load_rows(args.water_data, WaterRow) if args.water_data else (),
+        page_size_cap=args.page_size_cap,
+    )
     fake.start(port=args.port)
     print(fake.url, flush=True)
     threading.Event().wait()

@@ -1,0 +1,150 @@
+"""Where export files live: an S3 prefix (through boto3) or a local folder with the same layout."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Protocol
+from urllib.parse import urlsplit
+
+from botocore.exceptions import BotoCoreError, ClientError
+from carbon_taps_shared.errors import ErrorClass, ProviderError, classify
+from carbon_taps_shared.tapbase import TapUserError
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """One object under the export root; `fingerprint` changes when the object is rewritten."""
+
+    key: str  # path relative to the export root, with forward slashes
+    size: int
+    fingerprint: str  # S3 ETag, or the local file's mtime in nanoseconds
+
+
+class ExportSource(Protocol):
+    uri: str
+
+    def list(self) -> Iterator[FileInfo]: ...
+
+    def open(self, key: str) -> Any: ...  # context manager yielding a binary stream
+
+    def local_copy(self, key: str) -> Any: ...  # context manager yielding a seekable path
+
+    def uri_of(self, key: str) -> str: ...
+
+    def key_of(self, uri: str) -> str | None: ...
+
+
+class LocalSource:
+    """A folder on disk laid out like the S3 export (air-gapped use, the demo)."""
+
+    def __init__(self, root: str) -> None:
+        self.root = Path(root.removeprefix("file://")).expanduser().resolve()
+        self.uri = str(self.root)
+        if not self.root.is_dir():
+            raise TapUserError(
+                f"carbon_export_uri: {self.root} is not a folder; point it at the export root "
+                "(the folder holding data/ and metadata/) or an s3://bucket/prefix"
+            )
+
+    def list(self) -> Iterator[FileInfo]:
+        for folder, _dirs, files in os.walk(self.root):
+            for name in sorted(files):
+                path = Path(folder) / name
+                stat = path.stat()
+                key = path.relative_to(self.root).as_posix()
+                yield FileInfo(key, stat.st_size, str(stat.st_mtime_ns))
+
+    @contextmanager
+    def open(self, key: str) -> Iterator[IO[bytes]]:
+        with (self.root / key).open("rb") as handle:
+            yield handle
+
+    @contextmanager
+    def local_copy(self, key: str) -> Iterator[Path]:
+        yield self.root / key
+
+    def uri_of(self, key: str) -> str:
+        return str(self.root / key)
+
+    def key_of(self, uri: str) -> str | None:
+        """A manifest's file reference as a key: its path below the root, wherever it points."""
+        return _suffix_key(uri, self.root.as_posix())
+
+
+class S3Source:
+    """An s3://bucket/prefix read with boto3's paginator and streaming bodies."""
+
+    def __init__(self, uri: str, client: Any) -> None:
+        parts = urlsplit(uri)
+        if not parts.netloc:
+            raise TapUserError(f"carbon_export_uri {uri!r} has no bucket; use s3://bucket/prefix")
+        self.uri = uri.rstrip("/")
+        self.bucket = parts.netloc
+        self.prefix = parts.path.strip("/")
+        self._client = client
+
+    def _full(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def list(self) -> Iterator[FileInfo]:
+        paginator = self._client.get_paginator("list_objects_v2")
+        start = f"{self.prefix}/" if self.prefix else ""
+        with self._errors("ListObjectsV2", "s3:ListBucket", f"arn:aws:s3:::{self.bucket}"):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=start):
+                for item in page.get("Contents", []):
+                    key = item["Key"][len(start) :]
+                    if key and not key.endswith("/"):
+                        yield FileInfo(key, int(item["Size"]), item["ETag"].strip('"'))
+
+    @contextmanager
+    def open(self, key: str) -> Iterator[IO[bytes]]:
+        resource = f"arn:aws:s3:::{self.bucket}/{self._full(key)}"
+        with self._errors("GetObject", "s3:GetObject", resource):
+            body = self._client.get_object(Bucket=self.bucket, Key=self._full(key))["Body"]
+        try:
+            yield body
+        finally:
+            body.close()
+
+    @contextmanager
+    def local_copy(self, key: str) -> Iterator[Path]:
+        """Parquet needs random access: spool the object to a temporary file, not to memory."""
+        with tempfile.NamedTemporaryFile(suffix=Path(key).name) as spool:
+            with self.open(key) as body:
+                shutil.copyfileobj(body, spool, length=1 << 20)
+            spool.flush()
+            yield Path(spool.name)
+
+    def uri_of(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self._full(key)}"
+
+    def key_of(self, uri: str) -> str | None:
+        return _suffix_key(uri, f"s3://{self.bucket}/{self.prefix}".rstrip("/"))
+
+    @contextmanager
+    def _errors(self, operation: str, action: str, resource: str) -> Iterator[None]:
+        try:
+            yield
+        except (BotoCoreError, ClientError) as exc:
+            cls = classify(exc)
+            hint = None
+            if cls.error_class is ErrorClass.AUTH:
+                hint = f"grant {action} on {resource} to the identity the tap runs as"
+            elif cls.error_class is ErrorClass.NOT_FOUND:
+                hint = "check carbon_export_uri: the bucket or object does not exist"
+            raise ProviderError(
+                cls, provider="aws", operation=f"S3 {operation}", hint=hint
+            ) from exc
+
+
+def _suffix_key(uri: str, root: str) -> str | None:
+    uri = uri.removeprefix("file://")
+    if uri.startswith(root + "/"):
+        return uri[len(root) + 1 :]
+    return None
