@@ -19,6 +19,14 @@ def main() -> None:
             " total_location_based_kgco2e from analytics.aws_emissions_by_month"
             " order by usage_month"
         ).fetchall()
+        exported = conn.execute(
+            "select model_version, count(*), count(distinct usage_period)"
+            " from carbon_raw.carbon_emissions_export group by 1 order by 1"
+        ).fetchall()
+        water = conn.execute(
+            "select extract(year from usage_period_start)::int, sum(total_water_withdrawals_m3)"
+            " from carbon_raw.water_allocation group by 1 order by 1"
+        ).fetchall()
         services = conn.execute(
             "select service, sum(total_market_based_kgco2e) as kg"
             " from analytics.stg_aws__carbon_emissions group by service order by kg desc limit 5"
@@ -28,6 +36,12 @@ def main() -> None:
     print(f"{'month':<10} {'rows':>6} {'market-based':>14} {'location-based':>15}")
     for month, rows, mbm, lbm in months:
         print(f"{month:%Y-%m}    {rows:>6} {mbm:>14,.1f} {lbm:>15,.1f}")
+    print("\nCARBON_EMISSIONS export rows kept per model version")
+    for model, rows, periods in exported:
+        print(f"  {model:<10} {rows:>6} rows over {periods} months")
+    print("\nAWS water withdrawals (m3)")
+    for year, m3 in water:
+        print(f"  {year}  {m3:>14,.1f}")
     print("\nTop services, market-based kgCO2e over all months")
     for service, kg in services:
         print(f"  {service:<20} {kg:>12,.1f}")
