@@ -106,8 +106,12 @@ def test_local_export_totals_per_model_version_and_month_match_the_files(
     assert all(r["_source_file"].startswith(str(root)) for r in records)
 
 
-@pytest.mark.parametrize("fmt", ["csv.gz", "parquet"])
-def test_s3_export_is_read_through_boto3(fake, tap_runner, tmp_path, rows, s3_endpoint, fmt):
+@pytest.mark.parametrize(
+    ("fmt", "spelling"), [("csv.gz", "model_version"), ("parquet", "carbon_model_version")]
+)
+def test_s3_export_is_read_through_boto3(
+    fake, tap_runner, tmp_path, rows, s3_endpoint, fmt, spelling
+):
     bucket = f"carbon-{fmt.replace('.', '-')}"
     s3 = boto3.client(
         "s3",
@@ -119,7 +123,7 @@ def test_s3_export_is_read_through_boto3(fake, tap_runner, tmp_path, rows, s3_en
     s3.create_bucket(Bucket=bucket)
     root = tmp_path / "export"
     uri = f"s3://{bucket}/exports/carbon"
-    write_export(root, rows, fmt=fmt, s3_root=uri)
+    write_export(root, rows, fmt=fmt, spelling=spelling, s3_root=uri)
     upload(s3, bucket, "exports/carbon", root)
     run = run_export(tmp_path, tap_runner, export_config(fake, uri, s3_endpoint_url=s3_endpoint))
     assert run.returncode == 0, run.stderr
