@@ -1,0 +1,1 @@
+"""Singer tap for Azure provider-reported carbon emissions."""

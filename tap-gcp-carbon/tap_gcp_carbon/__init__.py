@@ -1,0 +1,1 @@
+"""Singer tap for Google Cloud carbon footprint and billing exports."""
