@@ -8,7 +8,10 @@ from pathlib import Path
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from chart import write_chart
 from warehouse import DEFAULT_PORT, url
+
+CHART = Path(__file__).resolve().parents[1] / "output" / "emissions.html"
 
 
 def main() -> None:
@@ -27,10 +30,16 @@ def main() -> None:
             "select extract(year from usage_period_start)::int, sum(total_water_withdrawals_m3)"
             " from carbon_raw.water_allocation group by 1 order by 1"
         ).fetchall()
+        by_scope = conn.execute(
+            "select provider, usage_month, scope, sum(emissions_kgco2e)"
+            " from analytics.fct_cloud_emissions where method in ('market_based', 'as_reported')"
+            " group by 1, 2, 3 order by 1, 2, 3"
+        ).fetchall()
         services = conn.execute(
             "select service, sum(total_market_based_kgco2e) as kg"
             " from analytics.stg_aws__carbon_emissions group by service order by kg desc limit 5"
         ).fetchall()
+    chart = write_chart(by_scope, CHART)
     print(f"\nLoaded {raw} AWS rows (month x account x region x service) into carbon_raw.")
     print("\nAWS emissions by month (kgCO2e)")
     print(f"{'month':<10} {'rows':>6} {'market-based':>14} {'location-based':>15}")
@@ -45,6 +54,7 @@ def main() -> None:
     print("\nTop services, market-based kgCO2e over all months")
     for service, kg in services:
         print(f"  {service:<20} {kg:>12,.1f}")
+    print(f"\nChart of monthly emissions by provider and scope: {chart}")
 
 
 if __name__ == "__main__":
