@@ -2,33 +2,18 @@
 
 from __future__ import annotations
 
-import socket
-
-import pytest
-from moto.server import ThreadedMotoServer
-
 from tests.aws.conftest import tap_config
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/carbon-reader"
 
 
-@pytest.fixture
-def sts_server():
-    """moto's STS in server mode: real HTTP, real AssumeRole wire format."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
 def test_role_arn_is_assumed_through_sts_and_its_credentials_sign_the_calls(
-    fake, tap_runner, sts_server
+    fake, tap_runner, moto_endpoint
 ):
     fake.credentials = None  # the role's temporary keys are issued by moto, not known upfront
-    config = tap_config(fake, role_arn=ROLE_ARN, sts_endpoint_url=sts_server, external_id="ext-42")
+    config = tap_config(
+        fake, role_arn=ROLE_ARN, sts_endpoint_url=moto_endpoint, external_id="ext-42"
+    )
     run = tap_runner("tap-aws-carbon", config)
     assert run.returncode == 0, run.stderr
     assert run.records("carbon_emissions")

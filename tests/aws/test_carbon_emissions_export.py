@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import socket
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
@@ -12,7 +11,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from tests.aws.conftest import tap_config
 from tests.fakes.aws_data import synthetic_rows
@@ -28,17 +26,6 @@ def rows():
     old = synthetic_rows(date(2025, 7, 1), 6, seed=11)
     new = synthetic_rows(date(2025, 10, 1), 3, seed=12, model_version="v3.1.0")
     return old + new
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 def export_config(fake, uri: str, **overrides):
@@ -110,12 +97,12 @@ def test_local_export_totals_per_model_version_and_month_match_the_files(
     ("fmt", "spelling"), [("csv.gz", "model_version"), ("parquet", "carbon_model_version")]
 )
 def test_s3_export_is_read_through_boto3(
-    fake, tap_runner, tmp_path, rows, s3_endpoint, fmt, spelling
+    fake, tap_runner, tmp_path, rows, moto_endpoint, fmt, spelling
 ):
     bucket = f"carbon-{fmt.replace('.', '-')}"
     s3 = boto3.client(
         "s3",
-        endpoint_url=s3_endpoint,
+        endpoint_url=moto_endpoint,
         region_name="us-east-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
@@ -125,7 +112,9 @@ def test_s3_export_is_read_through_boto3(
     uri = f"s3://{bucket}/exports/carbon"
     write_export(root, rows, fmt=fmt, spelling=spelling, s3_root=uri)
     upload(s3, bucket, "exports/carbon", root)
-    run = run_export(tmp_path, tap_runner, export_config(fake, uri, s3_endpoint_url=s3_endpoint))
+    run = run_export(
+        tmp_path, tap_runner, export_config(fake, uri, moto_endpoint_url=moto_endpoint)
+    )
     assert run.returncode == 0, run.stderr
     records = run.records(STREAM)
     assert len(records) == len(rows)

@@ -7,14 +7,12 @@ laid out as AWS delivers it (data/, metadata/ manifests, two model versions side
 from __future__ import annotations
 
 import re
-import socket
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from tests.conftest import TEST_SECRETS, assert_no_secrets
 from tests.e2e.conftest import ACCESS_KEY, run_meltano, tap_env
@@ -35,13 +33,8 @@ def export_rows():
 
 
 @pytest.fixture
-def s3(tmp_path, export_rows):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
+def s3(tmp_path, export_rows, moto_endpoint):
+    endpoint = moto_endpoint
     client = boto3.client(
         "s3",
         endpoint_url=endpoint,
@@ -53,8 +46,7 @@ def s3(tmp_path, export_rows):
     root = tmp_path / "delivery"
     write_export(root, export_rows, fmt="parquet", s3_root=f"s3://{BUCKET}/{PREFIX}")
     upload(client, BUCKET, PREFIX, root)
-    yield endpoint
-    server.stop()
+    return endpoint
 
 
 @pytest.fixture
