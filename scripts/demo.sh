@@ -20,8 +20,19 @@ trap 'kill "$fake_pid" 2>/dev/null || true; rm -f "$fake_log"' EXIT
 for _ in $(seq 1 50); do grep -q '^http' "$fake_log" && break; sleep 0.2; done
 export AWS_SUSTAINABILITY_ENDPOINT_URL="$(grep -m1 '^http' "$fake_log")"
 
-echo "==> meltano run tap-aws-carbon target-warehouse dbt-warehouse:build"
-uv run --frozen meltano --environment=dev run tap-aws-carbon target-warehouse dbt-warehouse:build \
+echo "==> serving the Azure sample data locally (Entra ID and ARM, over HTTPS)"
+azure_log="$(mktemp)"; azure_ca="$(mktemp --suffix=.pem)"
+uv run --frozen python -m tests.fakes.azure_arm --data sample_data/azure --port 0 \
+  --ca-file "$azure_ca" >"$azure_log" 2>&1 &
+azure_pid=$!
+trap 'kill "$fake_pid" "$azure_pid" 2>/dev/null || true; rm -f "$fake_log" "$azure_log" "$azure_ca"' EXIT
+for _ in $(seq 1 50); do grep -q '^http' "$azure_log" && break; sleep 0.2; done
+azure_url="$(grep -m1 '^http' "$azure_log")"
+export AZURE_ARM_ENDPOINT="$azure_url" AZURE_AUTHORITY_HOST="$azure_url" AZURE_CA_BUNDLE="$azure_ca"
+
+echo "==> meltano run tap-aws-carbon tap-azure-emissions -> target-warehouse, dbt-warehouse:build"
+uv run --frozen meltano --environment=dev run \
+  tap-aws-carbon target-warehouse tap-azure-emissions target-warehouse dbt-warehouse:build \
   >"$ROOT/.demo-run.log" 2>&1 || { tail -n 40 "$ROOT/.demo-run.log"; exit 1; }
 
 uv run --frozen python scripts/summary.py

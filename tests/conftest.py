@@ -13,12 +13,17 @@ from typing import Any
 
 import pytest
 
+from tests.fakes.gcp_key import SECRET_MARKER as GCP_KEY_MARKER
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # Secret-looking values the tests hand to the taps; no log, error or state may ever show them.
 TEST_SECRETS = {
     "aws_secret_access_key": "tEsT/SeCrEt+AwsKey0123456789abcdefghijKL",
     "aws_session_token": "FQoGZXIvYXdzEXAMPLEtestSessionTokenValue0123456789",
+    "azure_client_secret": "az~TeSt.Secret_0123456789-AzureClientSecretValue",
+    # A line of the session's generated GCP service-account private key (tests/fakes/gcp_key.py).
+    "gcp_private_key": GCP_KEY_MARKER,
 }
 
 

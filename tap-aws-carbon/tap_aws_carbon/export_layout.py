@@ -93,31 +93,44 @@ def _read_manifest(
     source: ExportSource, manifest: FileInfo, data: dict[str, FileInfo]
 ) -> tuple[tuple[str, str], list[str]]:
     where = source.uri_of(manifest.key)
+    document = load_manifest(source, manifest, "dataFiles")
+    keys = resolve_keys(source, where, document["dataFiles"], data)
+    partition = partition_of(manifest.key) or (partition_of(keys[0]) if keys else None)
+    if partition is None:
+        raise TapUserError(f"{where}: cannot tell which model_version/usage_period it describes")
+    return partition, keys
+
+
+def load_manifest(source: ExportSource, manifest: FileInfo, list_key: str) -> dict[str, Any]:
+    """A manifest's JSON document, which must hold a file list under `list_key`."""
+    where = source.uri_of(manifest.key)
     try:
         with source.open(manifest.key) as handle:
             document: Any = json.load(handle)
-        references = document["dataFiles"]
-        if not isinstance(references, list):
+        if not isinstance(document[list_key], list):
             raise TypeError
     except (ValueError, KeyError, TypeError) as exc:
         raise TapUserError(
-            f"{where}: not a readable export manifest (needs a dataFiles list); "
+            f"{where}: not a readable manifest (needs a {list_key} list); "
             "remove it or re-run the export"
         ) from exc
+    return document
 
+
+def resolve_keys(
+    source: ExportSource, where: str, references: list[Any], data: dict[str, FileInfo]
+) -> list[str]:
+    """The data keys a manifest's file list means; a missing file means an incomplete delivery."""
     keys = []
     for reference in references:
         key = _resolve(source, str(reference), data)
         if key is None:
             raise TapUserError(
-                f"{where} lists {reference}, which is not under carbon_export_uri or does not "
+                f"{where} lists {reference}, which is not under {source.setting} or does not "
                 "exist; the delivery is incomplete — wait for it to finish or re-run the export"
             )
         keys.append(key)
-    partition = partition_of(manifest.key) or (partition_of(keys[0]) if keys else None)
-    if partition is None:
-        raise TapUserError(f"{where}: cannot tell which model_version/usage_period it describes")
-    return partition, keys
+    return keys
 
 
 def _resolve(source: ExportSource, reference: str, data: dict[str, FileInfo]) -> str | None:

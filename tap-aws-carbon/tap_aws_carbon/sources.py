@@ -28,6 +28,7 @@ class FileInfo:
 
 class ExportSource(Protocol):
     uri: str
+    setting: str  # the tap setting that names this root, for messages
 
     def list(self) -> Iterator[FileInfo]: ...
 
@@ -43,12 +44,13 @@ class ExportSource(Protocol):
 class LocalSource:
     """A folder on disk laid out like the S3 export (air-gapped use, the demo)."""
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, setting: str = "carbon_export_uri") -> None:
         self.root = Path(root.removeprefix("file://")).expanduser().resolve()
         self.uri = str(self.root)
+        self.setting = setting
         if not self.root.is_dir():
             raise TapUserError(
-                f"carbon_export_uri: {self.root} is not a folder; point it at the export root "
+                f"{setting}: {self.root} is not a folder; point it at the export root "
                 "(the folder holding data/ and metadata/) or an s3://bucket/prefix"
             )
 
@@ -80,10 +82,11 @@ class LocalSource:
 class S3Source:
     """An s3://bucket/prefix read with boto3's paginator and streaming bodies."""
 
-    def __init__(self, uri: str, client: Any) -> None:
+    def __init__(self, uri: str, client: Any, setting: str = "carbon_export_uri") -> None:
         parts = urlsplit(uri)
+        self.setting = setting
         if not parts.netloc:
-            raise TapUserError(f"carbon_export_uri {uri!r} has no bucket; use s3://bucket/prefix")
+            raise TapUserError(f"{setting} {uri!r} has no bucket; use s3://bucket/prefix")
         self.uri = uri.rstrip("/")
         self.bucket = parts.netloc
         self.prefix = parts.path.strip("/")
@@ -137,7 +140,7 @@ class S3Source:
             if cls.error_class is ErrorClass.AUTH:
                 hint = f"grant {action} on {resource} to the identity the tap runs as"
             elif cls.error_class is ErrorClass.NOT_FOUND:
-                hint = "check carbon_export_uri: the bucket or object does not exist"
+                hint = f"check {self.setting}: the bucket or object does not exist"
             raise ProviderError(
                 cls, provider="aws", operation=f"S3 {operation}", hint=hint
             ) from exc

@@ -11,6 +11,7 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_aws_carbon.client import SustainabilityClient, build_client
+from tap_aws_carbon.cur_stream import CurUsageDailyStream
 from tap_aws_carbon.export_stream import CarbonEmissionsExportStream
 from tap_aws_carbon.sources import ExportSource, LocalSource, S3Source
 from tap_aws_carbon.streams import CarbonEmissionsStream, WaterAllocationStream
@@ -115,8 +116,30 @@ class TapAwsCarbon(CarbonTap):
         th.Property(
             "s3_endpoint_url",
             th.StringType,
-            description="Override the S3 endpoint used for carbon_export_uri (private endpoints, "
-            "tests).",
+            description="Override the S3 endpoint used for carbon_export_uri and cur_uri "
+            "(private endpoints, tests).",
+        ),
+        th.Property(
+            "cur_uri",
+            th.StringType,
+            description="Root of a Cost and Usage Report: a legacy CUR (s3://bucket/prefix/report, "
+            "holding the yyyymmdd-yyyymmdd period folders) or a CUR 2.0 export (the folder holding "
+            "data/ and metadata/), or a local folder with the same layout. Enables the "
+            "cur_usage_daily stream.",
+        ),
+        th.Property(
+            "cur_include_tags",
+            th.ArrayType(th.StringType),
+            default=[],
+            description="Resource tag keys to keep as extra dimensions of cur_usage_daily (e.g. "
+            "user:team); all other tag columns are ignored.",
+        ),
+        th.Property(
+            "cur_memory_limit_mb",
+            th.IntegerType(minimum=64),
+            default=256,
+            description="Memory the CUR aggregation engine may use before spilling to a "
+            "temporary folder.",
         ),
         th.Property(
             "sts_endpoint_url",
@@ -159,10 +182,10 @@ class TapAwsCarbon(CarbonTap):
         )
 
     @cache  # noqa: B019 - one source per stream for the tap's lifetime
-    def export_source(self, stream: str) -> ExportSource:
-        uri = self.config["carbon_export_uri"]
+    def export_source(self, stream: str, setting: str = "carbon_export_uri") -> ExportSource:
+        uri = self.config[setting]
         if not uri.startswith("s3://"):
-            return LocalSource(uri)
+            return LocalSource(uri, setting)
         client = build_client(
             "s3",
             self.config,
@@ -172,12 +195,14 @@ class TapAwsCarbon(CarbonTap):
             telemetry=self.telemetry,
             stream=stream,
         )
-        return S3Source(uri, client)
+        return S3Source(uri, client, setting)
 
     def discover_streams(self) -> list[Stream]:
         streams: list[Stream] = [CarbonEmissionsStream(self), WaterAllocationStream(self)]
         if self.config.get("carbon_export_uri"):  # the export stream needs somewhere to read
             streams.append(CarbonEmissionsExportStream(self))
+        if self.config.get("cur_uri"):  # so does the Cost and Usage Report stream
+            streams.append(CurUsageDailyStream(self))
         return streams
 
 

@@ -1,0 +1,412 @@
+"""The suite's benchmarks in one command; prints a Markdown table.
+
+    uv run python benchmarks/run.py [--sizes 0.25,1] [--pg-size 0.01] [--api-rows 40000] [--keep]
+
+1. cur_usage_daily on generated legacy CURs (gzip CSV) of each size: wall time and peak RSS of
+   the tap (records to /dev/null) as ratios to a bare DuckDB `count(…)` scan of the same files
+   and columns, measured in the same run.
+2. Time to a daily aggregate in PostgreSQL: tap-aws-carbon | target-postgres, versus the generic
+   route pipelinewise-tap-s3-csv (every line, from moto S3) | target-postgres + SQL GROUP BY.
+3. Emit rate of carbon_emissions against the local fake versus a raw orjson loop over the same
+   records. Generated data goes to benchmarks/data/ and is deleted unless --keep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+from tap_aws_carbon.cur_engine import DIMENSIONS, SUMS, USAGE_START  # noqa: E402
+
+from benchmarks.generate import generate  # noqa: E402
+
+BIN = Path(sys.executable).parent
+VENVS = HERE / ".venvs"
+DATA = HERE / "data"
+PG = {
+    "host": "127.0.0.1",
+    "port": 5432,
+    "user": "postgres",
+    "password": "bench",
+    "database": "test",
+}
+
+
+def measured(command: list[str], **kwargs) -> tuple[float, float, subprocess.Popen]:
+    """(wall seconds, peak RSS MB) of one child process, from the kernel's own accounting."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, **kwargs)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return time.perf_counter() - started, usage.ru_maxrss / 1024, proc
+
+
+def tap_config(path: Path, **config) -> Path:
+    base = {"start_date": "2030-01-01", "end_date": "2030-02-01"}
+    path.write_text(json.dumps({**base, **config}))
+    return path
+
+
+def catalog_for(config: Path, stream: str, out: Path) -> Path:
+    catalog = json.loads(
+        subprocess.run(
+            [BIN / "tap-aws-carbon", "--config", config, "--discover"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    for entry in catalog["streams"]:
+        for item in entry["metadata"]:
+            if item["breadcrumb"] == []:
+                item["metadata"]["selected"] = entry["tap_stream_id"] == stream
+    out.write_text(json.dumps(catalog))
+    return out
+
+
+SCAN = """
+import duckdb, gzip, sys, json
+files, cols = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+names = gzip.open(files[0], 'rt').readline().strip().split(',')
+types = '{' + ', '.join(f"'{n}': 'VARCHAR'" for n in names) + '}'
+db = duckdb.connect(config={'threads': %d})
+print(db.execute('SELECT ' + ', '.join(f'count("{c}")' for c in cols) + f" FROM read_csv({files},"
+      f" header=true, auto_detect=false, columns={types}, compression='gzip')").fetchone()[0])
+"""
+
+
+def bench_cur(size: float, work: Path) -> dict[str, str]:
+    root = DATA / f"cur-{size:g}gb"
+    if not (root / "cur").exists():
+        generate(root, size)
+    files = sorted(str(p) for p in root.rglob("*.csv.gz"))
+    gb = sum(Path(f).stat().st_size for f in files) / 1e9
+    columns = [USAGE_START[0]] + [v[0] for v in {**DIMENSIONS, **SUMS}.values()]
+    columns += ["product/vcpu", "product/memory", "product/volumeType", "product/storageMedia"]
+    scan_s, scan_mb, scan = measured(
+        [
+            sys.executable,
+            "-c",
+            SCAN % (os.cpu_count() or 1),
+            json.dumps(files),
+            json.dumps(columns),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    config = tap_config(work / "cur.json", cur_uri=str(root / "cur" / "daily"))
+    catalog = catalog_for(config, "cur_usage_daily", work / "cur-catalog.json")
+    with (work / "cur.out").open("wb") as out:
+        tap_s, tap_mb, tap = measured(
+            [BIN / "tap-aws-carbon", "--config", config, "--catalog", catalog],
+            stdout=out,
+            stderr=subprocess.DEVNULL,
+        )
+    records = sum(1 for line in (work / "cur.out").open() if line.startswith('{"type":"RECORD"'))
+    ok = tap.returncode == 0 and scan.returncode == 0
+    return {
+        "size": f"{gb:.2f} GB gzip CSV ({len(files)} files)",
+        "tap": f"{tap_s:.1f} s, {tap_mb:.0f} MB peak, {records} records"
+        + ("" if ok else " FAILED"),
+        "scan": f"{scan_s:.1f} s, {scan_mb:.0f} MB peak",
+        "ratio": f"{tap_s / scan_s:.2f}x time, {tap_mb / scan_mb:.2f}x RSS",
+    }
+
+
+def psql(sql: str) -> list[tuple]:
+    import psycopg
+
+    with psycopg.connect(
+        host=PG["host"], port=PG["port"], user=PG["user"], dbname=PG["database"], autocommit=True
+    ) as conn:
+        return (
+            conn.execute(sql).fetchall()
+            if sql.lstrip().lower().startswith("select")
+            else (conn.execute(sql) and [])
+        )
+
+
+def bench_postgres(size: float, work: Path) -> dict[str, str]:
+    """Both routes into PostgreSQL from the same files; each timed until the daily table exists."""
+    root = DATA / f"cur-{size:g}gb"
+    if not (root / "cur").exists():
+        generate(root, size)
+    target = VENVS / "pg" / "bin" / "target-postgres"
+    s3csv = VENVS / "s3csv" / "bin" / "tap-s3-csv"
+    row = {"size": f"{sum(p.stat().st_size for p in root.rglob('*.csv.gz')) / 1e6:.0f} MB"}
+    if not target.exists() or not s3csv.exists():
+        row["ours"] = row["generic"] = "not installed (see --install)"
+        return row
+
+    def target_config(schema: str) -> Path:
+        path = work / f"target-{schema}.json"
+        path.write_text(
+            json.dumps(
+                {
+                    **PG,
+                    "default_target_schema": schema,
+                    "use_copy": True,
+                    "validate_records": False,
+                    "load_method": "append-only",
+                }
+            )
+        )
+        psql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        return path
+
+    config = tap_config(work / "pg.json", cur_uri=str(root / "cur" / "daily"))
+    catalog = catalog_for(config, "cur_usage_daily", work / "pg-catalog.json")
+    started = time.perf_counter()
+    tap = subprocess.Popen(
+        [BIN / "tap-aws-carbon", "--config", config, "--catalog", catalog],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    subprocess.run(
+        [target, "--config", target_config("bench_ours")],
+        stdin=tap.stdout,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=True,
+    )
+    ours = time.perf_counter() - started
+    days = psql("SELECT count(*) FROM bench_ours.cur_usage_daily")[0][0]
+    row["ours"] = f"{ours:.1f} s ({days} daily rows)"
+    try:
+        row["generic"] = _generic_route(root, work, target, s3csv, target_config("bench_generic"))
+        seconds = float(row["generic"].split(" ")[0])
+        row["ratio"] = f"{seconds / ours:.1f}x faster"
+    except Exception as exc:  # the generic route's failure is a result, not a crash
+        row["generic"] = f"failed: {type(exc).__name__}: {str(exc)[:120]}"
+    return row
+
+
+def _generic_route(root: Path, work: Path, target: Path, s3csv: Path, target_cfg: Path) -> str:
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        creds = {"aws_access_key_id": "bench", "aws_secret_access_key": "bench"}
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **creds)
+        s3.create_bucket(Bucket="cur-bench")
+        for path in root.rglob("*.csv.gz"):
+            s3.upload_file(str(path), "cur-bench", path.relative_to(root).as_posix())
+        config = work / "s3csv.json"
+        config.write_text(
+            json.dumps(
+                {
+                    **creds,
+                    "aws_endpoint_url": endpoint,
+                    "bucket": "cur-bench",
+                    "start_date": "2000-01-01T00:00:00Z",
+                    "tables": [
+                        {
+                            "table_name": "cur",
+                            "search_prefix": "cur/",
+                            "key_properties": [],
+                            "search_pattern": r"\.csv\.gz$",
+                            "delimiter": ",",
+                        }
+                    ],
+                }
+            )
+        )
+        env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
+        started = time.perf_counter()
+        found = subprocess.run(
+            [s3csv, "--config", config, "--discover"],
+            capture_output=True,
+            text=True,
+            check=False,
+            env=env,
+        )
+        if found.returncode:
+            raise RuntimeError("tap-s3-csv --discover: " + found.stderr.strip().splitlines()[-1])
+        catalog = json.loads(found.stdout)
+        for entry in catalog["streams"]:
+            entry["metadata"][0]["metadata"]["selected"] = True
+        (work / "s3csv-catalog.json").write_text(json.dumps(catalog))
+        tap = subprocess.Popen(
+            [s3csv, "--config", config, "--catalog", work / "s3csv-catalog.json"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        subprocess.run(
+            [target, "--config", target_cfg],
+            stdin=tap.stdout,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=True,
+        )
+        names = {
+            n.lower().replace("/", "_").replace(":", "_"): n
+            for (n,) in psql(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = "
+                "'bench_generic' AND table_name = 'cur'"
+            )
+        }
+
+        def col(header: str) -> str:
+            return '"' + names[header.lower().replace("/", "_").replace(":", "_")] + '"'
+
+        keys = [col(v[0]) for v in DIMENSIONS.values()]
+        psql(
+            "CREATE TABLE bench_generic.daily AS SELECT left("
+            + col(USAGE_START[0])
+            + ", 10) AS d, "
+            + ", ".join(keys)
+            + ", sum("
+            + col(SUMS["usage_amount"][0])
+            + "::numeric), sum("
+            + col(SUMS["unblended_cost"][0])
+            + "::numeric) FROM bench_generic.cur GROUP BY "
+            + ", ".join(["1", *keys])
+        )
+        seconds = time.perf_counter() - started
+        lines = psql("SELECT count(*) FROM bench_generic.cur")[0][0]
+        return f"{seconds:.1f} s ({lines} lines loaded)"
+    finally:
+        server.stop()
+
+
+def bench_api(rows: int, work: Path) -> dict[str, str]:
+    from tests.fakes.aws_data import synthetic_rows
+    from tests.fakes.aws_sustainability import SustainabilityFake
+
+    months = max(1, rows // 150)
+    data = synthetic_rows(date(2010, 1, 1), months, accounts=[f"{n:012d}" for n in range(10)])
+    with SustainabilityFake(data) as fake:
+        config = tap_config(
+            work / "api.json",
+            sustainability_endpoint_url=fake.url,
+            aws_access_key_id="AKIDBENCH",
+            aws_secret_access_key="bench",
+            start_date="2010-01-01",
+            end_date=f"{2010 + months // 12 + 1}-01-01",
+            max_requests_per_second=0,
+        )
+        catalog = catalog_for(config, "carbon_emissions", work / "api-catalog.json")
+        with (work / "api.out").open("wb") as out:
+            seconds, _mb, _proc = measured(
+                [BIN / "tap-aws-carbon", "--config", config, "--catalog", catalog],
+                stdout=out,
+                stderr=subprocess.DEVNULL,
+            )
+    records = [line for line in (work / "api.out").open() if line.startswith('{"type":"RECORD"')]
+    (work / "records.jsonl").write_text("".join(records))
+    python = VENVS / "orjson" / "bin" / "python"
+    raw = subprocess.run(
+        [python, "-c", RAW_LOOP, work / "records.jsonl"], capture_output=True, text=True, check=True
+    ).stdout
+    raw_rate = float(raw)
+    rate = len(records) / seconds
+    return {
+        "records": str(len(records)),
+        "tap": f"{rate:,.0f} rec/s (incl. start-up)",
+        "raw": f"{raw_rate:,.0f} rec/s",
+        "ratio": f"{rate / raw_rate:.2f}x",
+    }
+
+
+RAW_LOOP = """
+import sys, time, orjson
+records = [orjson.loads(line)["record"] for line in open(sys.argv[1], "rb")]
+out = open("/dev/null", "wb")
+started = time.perf_counter()
+for r in records:
+    out.write(orjson.dumps({"type": "RECORD", "stream": "carbon_emissions", "record": r}) + b"\\n")
+    out.flush()
+print(len(records) / (time.perf_counter() - started))
+"""
+
+
+def install() -> None:
+    """Throwaway venvs from PyPI for the generic route, the loader and the raw loop."""
+    for name, packages in {
+        "s3csv": ["pipelinewise-tap-s3-csv==3.0.1"],
+        "pg": ["meltanolabs-target-postgres==0.8.1"],
+        "orjson": ["orjson"],
+    }.items():
+        venv = VENVS / name
+        if not (venv / "bin" / "python").exists():
+            subprocess.run(["uv", "venv", "-q", "-p", "3.11", venv], check=True)
+        subprocess.run(
+            ["uv", "pip", "install", "-q", "--python", venv / "bin" / "python", *packages],
+            check=True,
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="0.25,1", help="CUR sizes in GB, e.g. 1,5")
+    parser.add_argument("--pg-size", type=float, default=0.01, help="GB for the Postgres routes")
+    parser.add_argument("--api-rows", type=int, default=40_000)
+    parser.add_argument("--keep", action="store_true", help="keep generated data")
+    parser.add_argument("--skip", default="", help="comma list of cur,pg,api to skip")
+    args = parser.parse_args()
+    install()
+    work = DATA / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    skip = set(args.skip.split(","))
+    free = shutil.disk_usage(DATA).free / 1e9
+    sizes = [float(s) for s in args.sizes.split(",")]
+    if sum(sizes) * 1.2 > free:
+        sys.exit(
+            f"{sum(sizes):.1f} GB of CURs need more than the {free:.0f} GB free; lower --sizes"
+        )
+    lines = [
+        f"machine: {os.cpu_count()} cores, {_memory_gb()} GB RAM, Python {sys.version.split()[0]}",
+        "",
+        "| benchmark | input | ours | baseline | ratio |",
+        "|---|---|---|---|---|",
+    ]
+    try:
+        if "cur" not in skip:
+            for size in sizes:
+                r = bench_cur(size, work)
+                lines.append(
+                    f"| cur_usage_daily vs DuckDB count scan | {r['size']} | {r['tap']} | "
+                    f"{r['scan']} | {r['ratio']} |"
+                )
+                print(lines[-1], flush=True)
+        if "pg" not in skip:
+            r = bench_postgres(args.pg_size, work)
+            lines.append(
+                f"| daily aggregate in PostgreSQL vs tap-s3-csv + target-postgres + "
+                f"GROUP BY | {r['size']} | {r['ours']} | {r['generic']} | "
+                f"{r.get('ratio', 'n/a')} |"
+            )
+            print(lines[-1], flush=True)
+        if "api" not in skip:
+            r = bench_api(args.api_rows, work)
+            lines.append(
+                f"| carbon_emissions emit rate vs raw orjson loop | {r['records']} records "
+                f"| {r['tap']} | {r['raw']} | {r['ratio']} |"
+            )
+    finally:
+        if not args.keep:
+            shutil.rmtree(DATA, ignore_errors=True)
+    print("\n".join(lines))
+
+
+def _memory_gb() -> int:
+    return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,344 @@
+"""Aggregates CUR line items to daily rows with DuckDB, in bounded memory.
+
+DuckDB scans gzip CSV and Parquet column by column, reading only the columns the aggregate needs,
+in parallel across files, and spills to a temporary folder beyond its memory limit, so memory
+depends on the number of daily groups, never on file size. Columns are found by name (legacy
+`category/Name` headers, snake_case in Parquet and CUR 2.0), never by position. Amounts are
+summed as DECIMAL(38,18): CSV text is parsed exactly, Parquet doubles through their shortest text.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import os
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+from carbon_taps_shared.tapbase import TapUserError
+
+AMOUNT = "DECIMAL(38,18)"
+FETCH_ROWS = 10_000
+
+# Output dimension -> column names that may hold it, most specific first.
+DIMENSIONS: dict[str, tuple[str, ...]] = {
+    "payer_account_id": ("bill/PayerAccountId", "bill_payer_account_id"),
+    "usage_account_id": ("lineItem/UsageAccountId", "line_item_usage_account_id"),
+    "region": ("product/regionCode", "product_region_code", "product/region", "product_region"),
+    "product_code": ("lineItem/ProductCode", "line_item_product_code"),
+    "usage_type": ("lineItem/UsageType", "line_item_usage_type"),
+    "line_item_type": ("lineItem/LineItemType", "line_item_line_item_type"),
+    "pricing_unit": ("pricing/unit", "pricing_unit"),
+    "instance_type": ("product/instanceType", "product_instance_type"),
+    "currency_code": ("lineItem/CurrencyCode", "line_item_currency_code"),
+}
+USAGE_START = ("lineItem/UsageStartDate", "line_item_usage_start_date")
+SUMS: dict[str, tuple[str, ...]] = {
+    "usage_amount": ("lineItem/UsageAmount", "line_item_usage_amount"),
+    "unblended_cost": ("lineItem/UnblendedCost", "line_item_unblended_cost"),
+}
+ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "vcpu": ("product/vcpu", "product_vcpu"),
+    "memory": ("product/memory", "product_memory"),
+    "volume_type": ("product/volumeType", "product_volume_type"),
+    "storage_media": ("product/storageMedia", "product_storage_media"),
+}
+# CUR 2.0 keeps most product attributes in the `product` map column.
+PRODUCT_MAP_KEYS = {
+    "region": "region",
+    "vcpu": "vcpu",
+    "memory": "memory",
+    "volume_type": "volume_type",
+    "storage_media": "storage_media",
+}
+REQUIRED = ("usage_account_id", "product_code", "usage_type", "line_item_type")
+
+
+class CurFileError(TapUserError):
+    """A CUR file the tap cannot aggregate as it is; the message names the file and row."""
+
+
+@dataclass(frozen=True)
+class CurFile:
+    path: Path  # a local, seekable copy
+    uri: str  # where the user finds it
+    format: str  # csv | csv.gz | parquet
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def file_columns(file: CurFile) -> dict[str, str]:
+    """Column name -> DuckDB type family (VARCHAR for CSV) of one file."""
+    if file.format == "parquet":
+        try:
+            schema = pq.read_schema(file.path)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise CurFileError(f"{file.uri}: not a readable Parquet file ({exc})") from None
+        return {field.name: _family(field.type) for field in schema}
+    try:
+        opener = gzip.open if file.format == "csv.gz" else open
+        with opener(file.path, "rb") as raw:  # type: ignore[operator]
+            text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+            header = next(csv.reader(text), None)
+    except (OSError, EOFError, UnicodeDecodeError, csv.Error) as exc:
+        raise CurFileError(
+            f"{file.uri}: the header cannot be read ({type(exc).__name__}); re-deliver the file"
+        ) from None
+    if not header:
+        raise CurFileError(f"{file.uri}: the file is empty (no header row); re-deliver it")
+    return {name.strip(): "VARCHAR" for name in header}
+
+
+def _family(kind: pa.DataType) -> str:
+    if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
+        return "TIMESTAMP"
+    if pa.types.is_floating(kind):
+        return "DOUBLE"
+    if pa.types.is_integer(kind) or pa.types.is_decimal(kind):
+        return "NUMBER"
+    if pa.types.is_map(kind):
+        return "MAP"
+    return "VARCHAR"
+
+
+def tag_columns(tag: str) -> tuple[str, ...]:
+    """Where a resource tag key lives: legacy header, then its snake_case Parquet name."""
+    return (f"resourceTags/{tag}", "resource_tags_" + re.sub(r"[^0-9A-Za-z]+", "_", tag).lower())
+
+
+class _Projection:
+    """The SELECT list that turns one file layout into canonical columns."""
+
+    def __init__(self, columns: dict[str, str], tags: Sequence[str], uri: str) -> None:
+        self.columns = columns
+        self.uri = uri
+        missing = [
+            n
+            for n, names in {**{k: DIMENSIONS[k] for k in REQUIRED}, **SUMS}.items()
+            if self._find(names) is None
+        ]
+        if self._find(USAGE_START) is None:
+            missing.insert(0, "usage start date")
+        if missing:
+            raise CurFileError(
+                f"{uri}: missing column(s) for {', '.join(missing)} (looked for e.g. "
+                f"{USAGE_START[0]} / {USAGE_START[1]}); this is not a Cost and Usage Report "
+                "file — check cur_uri"
+            )
+        self.tags = list(tags)
+
+    def _find(self, names: Sequence[str]) -> str | None:
+        return next((n for n in names if n in self.columns), None)
+
+    def _map(self, key: str) -> str | None:
+        kind = self.columns.get("product")
+        if kind == "MAP":
+            return f"product[{_literal(key)}]"
+        if kind == "VARCHAR":  # CUR 2.0 CSV writes the map as a JSON object
+            return f"json_extract_string(product, {_literal('$.' + key)})"
+        return None
+
+    def _text(self, field: str, names: Sequence[str]) -> str:
+        name = self._find(names)
+        if name is not None:
+            return f"CAST({_quote(name)} AS VARCHAR)"
+        mapped = self._map(PRODUCT_MAP_KEYS[field]) if field in PRODUCT_MAP_KEYS else None
+        return mapped or "NULL"
+
+    def _amount(self, names: Sequence[str]) -> tuple[str, str]:
+        """(expression, bad-value predicate) of a summed column."""
+        name = self._find(names)
+        assert name is not None
+        column = _quote(name)
+        kind = self.columns[name]
+        if kind == "DOUBLE":
+            return f"CAST(CAST({column} AS VARCHAR) AS {AMOUNT})", "false"
+        if kind == "NUMBER":
+            return f"CAST({column} AS {AMOUNT})", "false"
+        text = f"NULLIF(trim({column}), '')"
+        return (
+            f"TRY_CAST({text} AS {AMOUNT})",
+            f"({text} IS NOT NULL AND TRY_CAST({text} AS {AMOUNT}) IS NULL)",
+        )
+
+    def _day(self) -> tuple[str, str]:
+        name = self._find(USAGE_START)
+        assert name is not None
+        column = _quote(name)
+        if self.columns[name] == "TIMESTAMP":
+            # epoch_us is time-zone free, so the day is the UTC day whatever DuckDB's TimeZone.
+            expression = f"CAST(make_timestamp(epoch_us({column})) AS DATE)"
+        else:
+            expression = f"TRY_CAST(left(trim({column}), 10) AS DATE)"
+        return expression, f"({expression} IS NULL)"
+
+    def select(self) -> tuple[str, str]:
+        """(SELECT list of canonical columns, predicate that is true for a malformed row)."""
+        day, bad_day = self._day()
+        parts = [f"{day} AS usage_date"]
+        bad = [bad_day]
+        for field, names in DIMENSIONS.items():
+            parts.append(f"coalesce({self._text(field, names)}, '') AS {field}")
+        for index, tag in enumerate(self.tags):
+            parts.append(f"coalesce({self._text('', tag_columns(tag))}, '') AS tag_{index}")
+        for field, names in SUMS.items():
+            expression, is_bad = self._amount(names)
+            parts.append(f"{expression} AS {field}")
+            bad.append(is_bad)
+        for field, names in ATTRIBUTES.items():
+            parts.append(f"NULLIF({self._text(field, names)}, '') AS {field}")
+        return ", ".join(parts), " OR ".join(bad)
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class DailyAggregator:
+    """Partial aggregates of a delivery's files, merged into one row per daily group."""
+
+    def __init__(
+        self,
+        *,
+        tags: Sequence[str] = (),
+        memory_limit_mb: int = 256,
+        threads: int | None = None,
+        temp_dir: str | None = None,
+    ) -> None:
+        config: dict[str, Any] = {
+            "memory_limit": f"{memory_limit_mb}MB",
+            "threads": threads or os.cpu_count() or 1,
+            "preserve_insertion_order": False,
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+        }
+        if temp_dir:
+            config["temp_directory"] = temp_dir
+        self.tags = list(tags)
+        self._db = duckdb.connect(":memory:", config=config)
+        self._group = ["usage_date", *DIMENSIONS, *(f"tag_{i}" for i in range(len(self.tags)))]
+        tag_columns_sql = "".join(f", tag_{i} VARCHAR" for i in range(len(self.tags)))
+        self._db.execute(
+            "CREATE TABLE partial (usage_date DATE, "
+            + ", ".join(f"{d} VARCHAR" for d in DIMENSIONS)
+            + tag_columns_sql
+            + f", usage_amount {AMOUNT}, unblended_cost {AMOUNT}, line_item_count BIGINT,"
+            " vcpu DOUBLE, memory VARCHAR, volume_type VARCHAR, storage_media VARCHAR,"
+            " bad_rows BIGINT)"
+        )
+
+    def close(self) -> None:
+        self._db.close()
+
+    def add(self, files: Sequence[CurFile]) -> None:
+        """Aggregate files that share one layout in a single parallel scan."""
+        columns = file_columns(files[0])
+        projection = _Projection(columns, self.tags, files[0].uri)
+        select, bad = projection.select()
+        scan = self._scan(files, columns)
+        group = ", ".join(self._group)
+        sql = (
+            f"INSERT INTO partial SELECT {group}, sum(usage_amount), sum(unblended_cost), "
+            "count(*), max(TRY_CAST(vcpu AS DOUBLE)), max(memory), max(volume_type), "
+            f"max(storage_media), count(*) FILTER (WHERE is_bad) "
+            f"FROM (SELECT {select}, ({bad}) AS is_bad FROM {scan}) GROUP BY {group}"
+        )
+        self._run(sql, files)
+        if self._db.execute("SELECT coalesce(sum(bad_rows), 0) FROM partial").fetchone()[0]:
+            self._report_bad_row(files, columns, select, bad)
+
+    def _scan(self, files: Sequence[CurFile], columns: dict[str, str]) -> str:
+        paths = "[" + ", ".join(_literal(str(f.path)) for f in files) + "]"
+        if files[0].format == "parquet":
+            return f"read_parquet({paths})"
+        types = "{" + ", ".join(f"{_literal(c)}: 'VARCHAR'" for c in columns) + "}"
+        compression = "gzip" if files[0].format == "csv.gz" else "none"
+        return (
+            f"read_csv({paths}, header = true, auto_detect = false, columns = {types}, "
+            f"delim = ',', quote = '\"', escape = '\"', compression = '{compression}', "
+            "strict_mode = true)"
+        )
+
+    def _run(self, sql: str, files: Sequence[CurFile]) -> None:
+        try:
+            self._db.execute(sql)
+        except duckdb.Error as exc:
+            message = " ".join(str(exc).split())
+            for file in files:
+                message = message.replace(str(file.path), file.uri)
+            names = (
+                files[0].uri if len(files) == 1 else f"{files[0].uri} (or {len(files) - 1} more)"
+            )
+            raise CurFileError(
+                f"{names}: cannot be read ({message[:300]}); re-deliver the file or remove it"
+            ) from None
+
+    def _report_bad_row(
+        self, files: Sequence[CurFile], columns: dict[str, str], select: str, bad: str
+    ) -> None:
+        """Name the first malformed row; only runs when a file already failed the check."""
+        for file in files:
+            found = self._db.execute(
+                f"SELECT row_number, usage_start, amount, cost FROM (SELECT row_number() OVER () "
+                f"AS row_number, {select}, ({bad}) AS is_bad, "
+                f"{self._raw(columns, USAGE_START)} AS usage_start, "
+                f"{self._raw(columns, SUMS['usage_amount'])} AS amount, "
+                f"{self._raw(columns, SUMS['unblended_cost'])} AS cost "
+                f"FROM {self._scan([file], columns)}) WHERE is_bad ORDER BY row_number LIMIT 1"
+            ).fetchone()
+            if found:
+                number, start, amount, cost = found
+                raise CurFileError(
+                    f"{file.uri} row {number}: usage start {start!r}, usage amount {amount!r}, "
+                    f"unblended cost {cost!r} — a date or number cannot be read; fix or "
+                    "re-deliver the file"
+                )
+
+    @staticmethod
+    def _raw(columns: dict[str, str], names: Sequence[str]) -> str:
+        name = next(n for n in names if n in columns)
+        return f"CAST({_quote(name)} AS VARCHAR)"
+
+    def results(self) -> Iterator[dict[str, Any]]:
+        """One dict per daily group, in key order, fetched in bounded batches."""
+        group = ", ".join(self._group)
+        cursor = self._db.execute(
+            f"SELECT {group}, sum(usage_amount) AS usage_amount, "
+            "sum(unblended_cost) AS unblended_cost, sum(line_item_count) AS line_item_count, "
+            "max(vcpu) AS vcpu, max(memory) AS memory, max(volume_type) AS volume_type, "
+            f"max(storage_media) AS storage_media FROM partial GROUP BY {group} ORDER BY {group}"
+        )
+        names = [d[0] for d in cursor.description]
+        while rows := cursor.fetchmany(FETCH_ROWS):
+            for row in rows:
+                yield self._record(dict(zip(names, row, strict=True)))
+
+    def _record(self, row: dict[str, Any]) -> dict[str, Any]:
+        tags = {tag: row.pop(f"tag_{i}") or None for i, tag in enumerate(self.tags)}
+        row["resource_tags"] = tags or None
+        row["resource_tags_key"] = json.dumps(list(tags.values())) if tags else ""
+        for field in SUMS:
+            row[field] = _plain(row[field])
+        day: date = row["usage_date"]
+        row["usage_date"] = day.isoformat()
+        return row
+
+
+def _plain(value: Decimal | None) -> Decimal | None:
+    """18 fixed decimals -> the shortest exact form (0.5, not 0.500000000000000000)."""
+    if value is None:
+        return None
+    normal = value.normalize()
+    return normal.quantize(Decimal(1)) if normal == normal.to_integral() else normal

@@ -1,0 +1,188 @@
+"""Stream `cur_usage_daily`: Cost and Usage Report line items summed per day and usage dimension."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import ExitStack
+from typing import TYPE_CHECKING, Any
+
+from singer_sdk import Stream
+from singer_sdk import typing as th
+
+from tap_aws_carbon.cur_engine import CurFile, DailyAggregator, file_columns
+from tap_aws_carbon.cur_layout import Delivery, plan_deliveries
+from tap_aws_carbon.export_layout import file_format
+
+if TYPE_CHECKING:
+    from tap_aws_carbon.sources import ExportSource
+    from tap_aws_carbon.tap import TapAwsCarbon
+
+SETTING = "cur_uri"
+
+
+def _text(name: str, description: str, *, required: bool = True) -> th.Property:
+    return th.Property(name, th.StringType, required=required, description=description)
+
+
+SCHEMA = th.PropertiesList(
+    th.Property("usage_date", th.DateType, required=True, description="UTC day the usage started."),
+    _text("billing_period", "Billing period (YYYY-MM) of the delivery the row comes from."),
+    _text(
+        "delivery_id",
+        "assemblyId (legacy CUR) or executionId (CUR 2.0) of the delivery; a new one restates "
+        "the whole billing period — keep only the latest delivery per period.",
+    ),
+    _text("cur_generation", "`legacy` (Cost and Usage Report) or `2.0` (Data Exports CUR 2.0)."),
+    _text("payer_account_id", "Payer (management) account; empty when the report lacks it."),
+    _text("usage_account_id", "Account that used the resources; leading zeros kept."),
+    _text("region", "Region code (product/regionCode, product/region); empty for global usage."),
+    _text("product_code", "Service (lineItem/ProductCode), e.g. AmazonEC2."),
+    _text("usage_type", "lineItem/UsageType, e.g. USE1-BoxUsage:m5.large."),
+    _text("line_item_type", "lineItem/LineItemType: Usage, DiscountedUsage, Tax, Credit, …"),
+    _text("pricing_unit", "Unit of usage_amount (pricing/unit), e.g. Hrs, GB-Mo; may be empty."),
+    _text("instance_type", "product/instanceType; empty when not an instance."),
+    _text("currency_code", "Currency of unblended_cost (lineItem/CurrencyCode), e.g. USD."),
+    _text(
+        "resource_tags_key",
+        "The requested tag values as a JSON list (cur_include_tags order); empty without tags.",
+    ),
+    th.Property(
+        "resource_tags",
+        th.ObjectType(additional_properties=True),
+        description="Values of the tag keys in cur_include_tags; null when none were asked for.",
+    ),
+    th.Property(
+        "usage_amount",
+        th.NumberType,
+        description="Sum of lineItem/UsageAmount, in pricing_unit; null when no line item had one.",
+    ),
+    th.Property(
+        "unblended_cost",
+        th.NumberType,
+        description="Sum of lineItem/UnblendedCost, in currency_code (credits are negative).",
+    ),
+    th.Property(
+        "line_item_count",
+        th.IntegerType,
+        required=True,
+        description="Number of line items summed into the row.",
+    ),
+    th.Property(
+        "vcpu",
+        th.NumberType,
+        description="product/vcpu of the row's line items (fixed by instance type; the largest "
+        "if they differ).",
+    ),
+    th.Property("memory", th.StringType, description="product/memory as AWS writes it (8 GiB)."),
+    th.Property("volume_type", th.StringType, description="product/volumeType (storage)."),
+    th.Property("storage_media", th.StringType, description="product/storageMedia (storage)."),
+).to_dict()
+
+
+class CurUsageDailyStream(Stream):
+    """Daily usage and cost per account, region, service and usage type from a CUR.
+
+    Each billing period's current delivery is aggregated as a whole (its files hold parts of the
+    same days) and emitted; only then does the state remember the delivery, so an interrupted
+    run reads the period again and the key makes that re-read an upsert. A later run reads only
+    periods whose delivery changed.
+    """
+
+    name = "cur_usage_daily"
+    primary_keys = (
+        "billing_period",
+        "delivery_id",
+        "usage_date",
+        "payer_account_id",
+        "usage_account_id",
+        "region",
+        "product_code",
+        "usage_type",
+        "line_item_type",
+        "pricing_unit",
+        "instance_type",
+        "currency_code",
+        "resource_tags_key",
+    )
+    replication_key = None
+    schema = SCHEMA
+
+    @property
+    def tap(self) -> TapAwsCarbon:
+        return self._tap  # type: ignore[return-value]
+
+    def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
+        source = self.tap.export_source(self.name, SETTING)
+        state = self.get_context_state(context)
+        done: dict[str, str] = state.setdefault("periods", {})
+        planned = plan_deliveries(source)
+        todo = [d for d in planned if done.get(d.billing_period) != d.bookmark]
+        self.logger.info(
+            "%s: %d billing periods under %s, %d with a new delivery.",
+            self.name,
+            len(planned),
+            source.uri,
+            len(todo),
+        )
+        for delivery in todo:
+            count = 0
+            for record in self._aggregate(source, delivery):
+                count += 1
+                yield record
+            done[delivery.billing_period] = delivery.bookmark
+            # State goes out only after every record of the delivery: resume never skips one.
+            self._write_state_message()
+            self.tap.telemetry.record_records(provider="aws", stream=self.name, count=count)
+
+    def _aggregate(self, source: ExportSource, delivery: Delivery) -> Iterator[dict[str, Any]]:
+        threads = os.cpu_count() or 1
+        with tempfile.TemporaryDirectory(prefix="cur-spill-") as spill:
+            aggregator = DailyAggregator(
+                tags=self.config.get("cur_include_tags") or [],
+                memory_limit_mb=int(self.config.get("cur_memory_limit_mb", 256)),
+                threads=threads,
+                temp_dir=spill,
+            )
+            try:
+                # Files go in groups of one per thread: a single gzip stream cannot be read in
+                # parallel, several can; S3 objects are spooled to disk one group at a time.
+                files = list(delivery.files)
+                for start in range(0, len(files), threads):
+                    with ExitStack() as stack:
+                        group = [
+                            CurFile(
+                                stack.enter_context(source.local_copy(info.key)),
+                                source.uri_of(info.key),
+                                file_format(info.key) or "csv",
+                            )
+                            for info in files[start : start + threads]
+                        ]
+                        for batch in _same_layout(group):
+                            aggregator.add(batch)
+                extra = {
+                    "billing_period": delivery.billing_period,
+                    "delivery_id": delivery.delivery_id,
+                    "cur_generation": delivery.generation,
+                }
+                for row in aggregator.results():
+                    row.update(extra)
+                    yield row
+            finally:
+                aggregator.close()
+
+
+def _same_layout(files: list[CurFile]) -> Iterator[list[CurFile]]:
+    """Consecutive files with one format and one set of columns, which one scan can read."""
+    batch: list[CurFile] = []
+    layout: tuple[str, dict[str, str]] | None = None
+    for file in files:
+        this = (file.format, file_columns(file))
+        if batch and this != layout:
+            yield batch
+            batch = []
+        batch.append(file)
+        layout = this
+    if batch:
+        yield batch

@@ -1,0 +1,82 @@
+"""azure-identity credentials from the tap's settings, and the bearer-token authenticator.
+
+Token acquisition, caching and refresh stay azure-identity's job: the authenticator asks the
+credential for a token on every request, which is a cache hit until the token nears expiry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import requests
+from azure.core.credentials import TokenCredential
+from carbon_taps_shared.errors import CODE_HINTS, ProviderError, classify
+from carbon_taps_shared.network import ca_bundle_from_env
+from singer_sdk.authenticators import APIAuthenticatorBase
+
+ARM_SCOPE = "https://management.azure.com/.default"
+TOKEN_HINT = (
+    "check tenant_id, client_id and client_secret / client_certificate_path (with neither: the "
+    "managed identity, workload identity or Azure CLI login) and authority_host"
+)
+
+
+def make_credential(config: Mapping[str, Any]) -> TokenCredential:
+    """Service principal secret, else certificate, else DefaultAzureCredential's chain."""
+    from azure.identity import (
+        CertificateCredential,
+        ClientSecretCredential,
+        DefaultAzureCredential,
+    )
+
+    kwargs: dict[str, Any] = {}
+    if config.get("authority_host"):  # empty = azure-identity's default
+        kwargs["authority"] = config["authority_host"]
+    if config.get("disable_instance_discovery"):
+        kwargs["disable_instance_discovery"] = True
+    bundle = config.get("ca_bundle") or ca_bundle_from_env()
+    if bundle:
+        # azure-core's transport reads REQUESTS_CA_BUNDLE itself but not SSL_CERT_FILE.
+        kwargs["connection_verify"] = bundle
+    if config.get("client_secret"):
+        return ClientSecretCredential(
+            config["tenant_id"], config["client_id"], config["client_secret"], **kwargs
+        )
+    if config.get("client_certificate_path"):
+        return CertificateCredential(
+            config["tenant_id"],
+            config["client_id"],
+            certificate_path=config["client_certificate_path"],
+            password=config.get("client_certificate_password") or None,
+            **kwargs,
+        )
+    if config.get("tenant_id"):
+        kwargs["tenant_id"] = config["tenant_id"]
+    if config.get("client_id"):
+        kwargs["managed_identity_client_id"] = config["client_id"]
+        kwargs["workload_identity_client_id"] = config["client_id"]
+    return DefaultAzureCredential(**kwargs)
+
+
+class AzureIdentityAuthenticator(APIAuthenticatorBase):
+    """Sets `Authorization: Bearer …` from an azure-identity credential on each request."""
+
+    def __init__(self, credential: TokenCredential, scope: str = ARM_SCOPE) -> None:
+        super().__init__()
+        self.credential = credential
+        self.scope = scope
+
+    def authenticate_request(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        try:
+            token = self.credential.get_token(self.scope)
+        except Exception as exc:  # azure-identity's errors; it already retried transient ones
+            failure = classify(exc)
+            raise ProviderError(
+                failure,
+                provider="azure",
+                operation="token request (Microsoft Entra ID)",
+                hint=None if failure.code in CODE_HINTS else TOKEN_HINT,
+            ) from None
+        request.headers["Authorization"] = f"Bearer {token.token}"
+        return request
