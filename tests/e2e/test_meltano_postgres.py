@@ -138,6 +138,7 @@ def test_pipeline_with_dbt_builds_monthly_totals_in_kilograms_exactly(
         # Not DBT_SOURCE_SCHEMA: that is the name Meltano exports to dbt (and overwrites with
         # the setting's value); the setting itself is read from DBT_POSTGRES_SOURCE_SCHEMA.
         "DBT_POSTGRES_SOURCE_SCHEMA": raw,
+        "DBT_POSTGRES_PROVIDERS": "aws",  # only tap-aws-carbon loaded this schema
     }
     run = load(env, "dbt-postgres:build")
     assert "Completed successfully" in run.stderr, run.stderr[-3000:]

@@ -1,7 +1,6 @@
 {#- One emissions table across clouds: provider x month x account x region x service x scope x
     method, in kilograms CO2e. Each provider's intermediate model brings its rows to this grain. -#}
-{% set providers = ['int_aws__emissions_by_scope'] %}
-{% for model in providers %}
+{% for model in emissions_models() %}
 select
     provider,
     usage_month,
