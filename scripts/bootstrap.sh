@@ -16,5 +16,5 @@ echo "==> syncing the workspace (uv.lock)"
 uv sync --frozen --quiet
 
 echo "==> installing Meltano plugins"
-uv run --frozen meltano install tap-aws-carbon tap-azure-emissions target-postgres target-warehouse dbt-postgres dbt-warehouse dbt-snowflake \
+uv run --frozen meltano install tap-aws-carbon tap-azure-emissions tap-gcp-carbon target-postgres target-warehouse dbt-postgres dbt-warehouse dbt-snowflake \
   >"$ROOT/.meltano-install.log" 2>&1 || { cat "$ROOT/.meltano-install.log"; exit 1; }

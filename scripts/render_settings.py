@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TAPS = ["tap-aws-carbon", "tap-azure-emissions"]
+TAPS = ["tap-aws-carbon", "tap-azure-emissions", "tap-gcp-carbon"]
 SDK_BUILTIN = re.compile(
     r"^\| (stream_maps|stream_map_config|faker_config|flattening_|batch_config)"
 )

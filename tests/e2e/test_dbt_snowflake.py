@@ -28,6 +28,6 @@ def test_every_model_compiles_for_snowflake(tmp_path):
     compiled = target / "compiled" / "cloud_carbon" / "models"
     fct = (compiled / "marts" / "fct_cloud_emissions.sql").read_text()
     assert "CARBON.ANALYTICS.int_aws__emissions_by_scope" in fct
-    history = (compiled / "marts" / "fct_aws_emissions_model_history.sql").read_text()
+    history = (compiled / "marts" / "aws" / "fct_aws_emissions_model_history.sql").read_text()
     assert "split_part" in history.lower()  # dbt's Snowflake rendering of the version order
     assert "Registered adapter: snowflake" in run.output

@@ -8,6 +8,7 @@
     {%- set by_provider = {
         'aws': 'int_aws__emissions_by_scope',
         'azure': 'int_azure__emissions_by_scope',
+        'gcp': 'int_gcp__emissions_by_scope',
     } -%}
     {{ return(by_provider.items() | selectattr(0, 'in', enabled_providers()) | map(attribute=1) | list) }}
 {%- endmacro %}
@@ -16,6 +17,7 @@
 {% macro cost_models() -%}
     {%- set by_provider = {
         'azure': 'int_azure__cost_daily',
+        'gcp': 'int_gcp__cost_daily',
     } -%}
     {{ return(by_provider.items() | selectattr(0, 'in', enabled_providers()) | map(attribute=1) | list) }}
 {%- endmacro %}

@@ -1,0 +1,123 @@
+"""The shared retry policy for Google Cloud client libraries (google-api-core based).
+
+Google's clients accept a ``retry`` object and only ever call it as ``retry(func)`` around each
+single HTTP request (``Client._call_api``). ``PolicyRetry`` is such an object: every request the
+library makes goes through ``RetryPolicy.call`` (our backoff, Retry-After, attempt cap), paced by
+the rate limiter and recorded in telemetry. Pass it *instead of* the library's default retry, and
+``job_retry=None`` where a client would otherwise re-run whole jobs, so nothing retries twice.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any, TypeVar
+
+from carbon_taps_shared.errors import Classification, ErrorClass, classify
+from carbon_taps_shared.policy import RetryPolicy
+from carbon_taps_shared.ratelimit import TokenBucket
+from carbon_taps_shared.telemetry import Telemetry
+
+T = TypeVar("T")
+
+# Google's documented "retry these" reasons (google-cloud-bigquery `retry._RETRYABLE_REASONS`);
+# any other structured reason on a 5xx is a permanent failure sent with a server status.
+RETRYABLE_REASONS = frozenset({"rateLimitExceeded", "backendError", "internalError", "badGateway"})
+_THROTTLE_REASONS = frozenset({"rateLimitExceeded"})
+
+
+def error_reason(exc: BaseException) -> str | None:
+    """``errors[0].reason`` of a google-api-core error, if the server sent one."""
+    errors = getattr(exc, "errors", None)
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        reason = errors[0].get("reason")
+        return str(reason) if reason else None
+    return None
+
+
+def classify_google(exc: BaseException) -> Classification:
+    """``classify``, refined by Google's structured reason, which beats the HTTP status."""
+    found = classify(exc)
+    reason = error_reason(exc)
+    if reason is None:
+        return found
+    if reason in _THROTTLE_REASONS:
+        return replace(found, error_class=ErrorClass.THROTTLED, code=reason)
+    if reason in RETRYABLE_REASONS:
+        return replace(found, error_class=ErrorClass.TRANSIENT, code=reason)
+    if found.error_class.retryable:
+        # e.g. a 500 with reason "invalid" or "bytesBilledLimitExceeded": waiting cannot fix it.
+        return replace(found, error_class=ErrorClass.FATAL, code=reason)
+    return replace(found, code=reason)
+
+
+class PolicyRetry:
+    """A drop-in for ``google.api_core.retry.Retry`` driven by the shared ``RetryPolicy``."""
+
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        *,
+        limiter: TokenBucket | None = None,
+        telemetry: Telemetry | None = None,
+        provider: str = "gcp",
+        stream: str | None = None,
+        operation: str = "request",
+    ) -> None:
+        self.policy = policy
+        self.limiter = limiter
+        self.telemetry = telemetry
+        self.provider = provider
+        self.stream = stream
+        self.operation = operation
+        self.attempts = 0  # every HTTP attempt made through this object, for logs and tests
+
+    def __bool__(self) -> bool:
+        return True  # clients test `if retry:` before wrapping
+
+    def __call__(self, func: Callable[..., T]) -> Callable[..., T]:
+        @functools.wraps(func)
+        def wrapped(*args: Any, **kwargs: Any) -> T:
+            attempt = 0
+
+            def once() -> T:
+                nonlocal attempt
+                attempt += 1
+                self.attempts += 1
+                if self.limiter is not None:
+                    self.limiter.acquire()
+                started = time.monotonic()
+                try:
+                    result = func(*args, **kwargs)
+                except Exception as exc:
+                    found = classify_google(exc)
+                    self._record(found.status, found.error_class.value, attempt, started)
+                    raise
+                self._record(200, None, attempt, started)
+                return result
+
+            return self.policy.call(once, on_retry=self._on_retry, classify_fn=classify_google)
+
+        return wrapped
+
+    def _record(self, status: int | None, error: str | None, attempt: int, started: float) -> None:
+        if self.telemetry is not None:
+            self.telemetry.record_request(
+                provider=self.provider,
+                stream=self.stream,
+                operation=self.operation,
+                status=status,
+                error_class=error,
+                attempt=attempt,
+                duration_s=time.monotonic() - started,
+            )
+
+    def _on_retry(self, attempt: int, classification: Classification, wait: float) -> None:
+        if self.telemetry is not None:
+            self.telemetry.record_retry(
+                provider=self.provider,
+                stream=self.stream,
+                error_class=classification.error_class.value,
+            )

@@ -1,0 +1,235 @@
+"""BigQuery access: google-cloud-bigquery does the HTTP, paging and job polling; the shared policy
+does the retrying (`PolicyRetry` replaces the library's own, `job_retry=None`), pacing and
+telemetry; this module turns failures into one line saying what to fix."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+import requests
+from carbon_taps_shared.errors import ErrorClass, ProviderError
+from carbon_taps_shared.google import PolicyRetry, classify_google, error_reason
+from carbon_taps_shared.network import apply_environment
+from carbon_taps_shared.ratelimit import TokenBucket
+from carbon_taps_shared.redactor import default_redactor
+from carbon_taps_shared.retry import RetryPolicy
+from carbon_taps_shared.tapbase import TapUserError
+from carbon_taps_shared.telemetry import Telemetry
+from google.api_core import exceptions as gexc
+from google.auth import exceptions as auth_exc
+from google.auth.transport.requests import AuthorizedSession, Request
+from google.cloud import bigquery
+
+from tap_gcp_carbon import __version__
+from tap_gcp_carbon.auth import make_credentials
+from tap_gcp_carbon.identifiers import TableRef, check_project
+
+PAGE_SIZE = 10_000  # rows per getQueryResults page; BigQuery may send fewer (10 MB cap)
+# What the client library raises: API errors, retry deadlines, auth and transport failures.
+_FAILURES = (
+    gexc.GoogleAPICallError,
+    gexc.RetryError,
+    auth_exc.GoogleAuthError,
+    requests.exceptions.RequestException,
+)
+READ_ROLES = (
+    "BigQuery Data Viewer (roles/bigquery.dataViewer) on the dataset and BigQuery Job User "
+    "(roles/bigquery.jobUser) on project_id"
+)
+
+
+def _column_paths(fields: Sequence[Any], prefix: str = "") -> set[str]:
+    """Every column of a table schema as a dotted path (`project.id`), case-folded."""
+    paths: set[str] = set()
+    for field in fields:
+        path = f"{prefix}{field.name}".lower()
+        paths.add(path)
+        if field.field_type in ("RECORD", "STRUCT"):
+            paths |= _column_paths(field.fields, f"{path}.")
+    return paths
+
+
+class BigQueryReader:
+    """One BigQuery client for the tap's lifetime; every call goes through `PolicyRetry`."""
+
+    def __init__(
+        self,
+        config: Mapping[str, Any],
+        *,
+        policy: RetryPolicy,
+        limiter: TokenBucket,
+        telemetry: Telemetry,
+        logger: logging.Logger,
+    ) -> None:
+        self._config = config
+        self._policy = policy
+        self._limiter = limiter
+        self._telemetry = telemetry
+        self._logger = logger
+        credentials, key_project = make_credentials(config)
+        project = config.get("project_id") or key_project
+        if not project:
+            raise TapUserError(
+                "project_id is not set and the credentials name no project; set project_id to "
+                "the project that runs (and pays for) the queries"
+            )
+        self.project = check_project(project, "project_id")
+        self.location = config.get("location") or None
+        self.timeout = float(config.get("request_timeout_seconds", 60))
+        try:
+            # requests itself reads REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE but not SSL_CERT_FILE;
+            # the token refresh has a session of its own, so both get the bundle.
+            token_session = apply_environment(requests.Session())
+            session = apply_environment(
+                AuthorizedSession(credentials, auth_request=Request(session=token_session))
+            )
+        except FileNotFoundError as exc:
+            raise TapUserError(f"CA bundle: {exc}; fix or unset the variable") from None
+        options = {"api_endpoint": config["api_endpoint"]} if config.get("api_endpoint") else None
+        self.client = bigquery.Client(
+            project=self.project,
+            credentials=credentials,
+            location=self.location,
+            client_options=options,
+            client_info=_client_info(),
+            _http=session,
+        )
+
+    def _retry(self, stream: str, operation: str) -> PolicyRetry:
+        return PolicyRetry(
+            self._policy,
+            limiter=self._limiter,
+            telemetry=self._telemetry,
+            stream=stream,
+            operation=operation,
+        )
+
+    def table_columns(self, ref: TableRef, *, stream: str, setting: str) -> tuple[set[str], Any]:
+        """(column paths, timePartitioning) of `ref`, from tables.get."""
+        try:
+            table = self.client.get_table(
+                ref.api_id, retry=self._retry(stream, "tables.get"), timeout=self.timeout
+            )
+        except _FAILURES as exc:
+            raise self._translate(exc, stream, "tables.get", ref, setting) from exc
+        return _column_paths(table.schema), table.time_partitioning
+
+    def query(
+        self,
+        sql: str,
+        params: list[Any],
+        *,
+        stream: str,
+        ref: TableRef,
+        setting: str,
+    ) -> Iterator[dict[str, Any]]:
+        """Rows of `sql` as dicts (RECORDs as nested dicts), after logging the bytes it cost."""
+        cap = int(self._config["maximum_bytes_billed"])
+        job_config = bigquery.QueryJobConfig(
+            query_parameters=params,
+            maximum_bytes_billed=cap,
+            use_legacy_sql=False,
+            labels={"tap": "tap-gcp-carbon", "stream": stream.replace("_", "-")},
+        )
+        retry = self._retry(stream, "query")
+        with self._telemetry.span(
+            "gcp bigquery query",
+            provider="gcp",
+            stream=stream,
+            operation="jobs.insert",
+            table=ref.api_id,
+        ) as span:
+            try:
+                job = self.client.query(
+                    sql,
+                    job_config=job_config,
+                    location=self.location,
+                    retry=retry,
+                    job_retry=None,  # the policy retries requests; never re-run a whole job
+                    timeout=self.timeout,
+                )
+                rows = job.result(retry=retry, page_size=PAGE_SIZE)
+            except _FAILURES as exc:
+                raise self._translate(exc, stream, "query", ref, setting) from exc
+            processed = job.total_bytes_processed
+            billed = job.total_bytes_billed
+            span.set_attribute("carbon_taps.bytes_processed", processed or 0)
+            span.set_attribute("carbon_taps.bytes_billed", billed or 0)
+            self._logger.info(
+                "%s: BigQuery job %s processed %s bytes (billed %s; cache hit %s; "
+                "maximum_bytes_billed %d); %s rows.",
+                stream,
+                job.job_id,
+                processed,
+                billed,
+                job.cache_hit,
+                cap,
+                rows.total_rows,
+            )
+        try:
+            for row in rows:
+                yield dict(row.items())
+        except _FAILURES as exc:
+            raise self._translate(exc, stream, "getQueryResults", ref, setting) from exc
+
+    def _translate(
+        self, exc: BaseException, stream: str, operation: str, ref: TableRef, setting: str
+    ) -> Exception:
+        """One line for the user: what failed and which setting or permission fixes it."""
+        if isinstance(exc, auth_exc.RefreshError):
+            return TapUserError(
+                f"{stream}: Google rejected the credentials ({type(exc).__name__}); check "
+                "credentials_path / credentials_json (a current service-account key), ADC and "
+                "impersonate_service_account"
+            )
+        if isinstance(exc, auth_exc.GoogleAuthError):
+            # e.g. TransportError: the token endpoint could not be reached (TLS, proxy, DNS).
+            found = classify_google(exc)
+            network_hint = "check network access to the key's token_uri (proxy, CA bundle)"
+            return ProviderError(
+                found,
+                provider="gcp",
+                operation="token request",
+                hint=None if found.code == "CertificateNotTrusted" else network_hint,
+            )
+        reason = error_reason(exc)
+        # errors[0].message is BigQuery's own text, without the client's "GET <url>:" prefix.
+        errors = getattr(exc, "errors", None) or [{}]
+        first = errors[0] if isinstance(errors[0], dict) else {}
+        message = " ".join(
+            str(first.get("message") or getattr(exc, "message", None) or exc).split()
+        )
+        message = default_redactor.redact(message)
+        if reason == "bytesBilledLimitExceeded" or "exceeded limit for bytes billed" in message:
+            return TapUserError(
+                f"{stream}: the query on {ref} would bill more than maximum_bytes_billed="
+                f"{self._config['maximum_bytes_billed']} ({message}); "
+                "raise maximum_bytes_billed or narrow start_month"
+            )
+        if reason == "invalidQuery" and "nrecognized name" in message:
+            return TapUserError(
+                f"{stream}: {ref} lacks a column the tap reads ({message}); point {setting} at "
+                "the export table itself"
+            )
+        found = replace(classify_google(exc), message=message)
+        hint = None
+        if found.error_class is ErrorClass.NOT_FOUND:
+            what = "dataset" if "Dataset" in message else "table"
+            hint = (
+                f"the {what} in {setting} ({ref}) does not exist or is in another project or "
+                "location; check the name (case matters), the project part and location"
+            )
+        elif found.error_class is ErrorClass.AUTH:
+            hint = f"grant {READ_ROLES} to the identity the tap runs as"
+        elif found.error_class is ErrorClass.BAD_REQUEST:
+            hint = f"check {setting}, location and project_id"
+        return ProviderError(found, provider="gcp", operation=f"BigQuery {operation}", hint=hint)
+
+
+def _client_info() -> Any:
+    from google.api_core.client_info import ClientInfo
+
+    return ClientInfo(user_agent=f"tap-gcp-carbon/{__version__}")

@@ -1,0 +1,242 @@
+"""Streams of tap-gcp-carbon: the Carbon Footprint export and daily billing usage."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+
+from carbon_taps_shared.tapbase import TapUserError
+from singer_sdk import Stream
+
+from tap_gcp_carbon import billing, carbon
+from tap_gcp_carbon.carbon import UnexpectedDataError
+from tap_gcp_carbon.files import list_files, read_rows
+from tap_gcp_carbon.identifiers import TableRef, check_table, dataset_ref, table_ref
+
+if TYPE_CHECKING:
+    from tap_gcp_carbon.tap import TapGcpCarbon
+
+# Rows land in the ingestion partition of their load day; the slack covers a partition day that
+# is not the UTC day (unverified for the billing export).
+PARTITION_SLACK = timedelta(days=2)
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def add_months(month: date, count: int) -> date:
+    index = month.year * 12 + (month.month - 1) + count
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+class _GcpStream(Stream):
+    @property
+    def tap(self) -> TapGcpCarbon:
+        return self._tap  # type: ignore[return-value]
+
+    def _bookmark(self, context: Mapping[str, Any] | None) -> str | None:
+        value = self.get_context_state(context).get("replication_key_value")
+        return str(value) if value else None
+
+    def _start_month(self) -> date:
+        return month_start(date.fromisoformat(str(self.config["start_month"])[:10]))
+
+
+class CarbonFootprintStream(_GcpStream):
+    """Monthly kgCO2e per billing account x project x service x location, as Google exports it.
+
+    Google rewrites a month whenever the user backfills it, so each run re-reads
+    `lookback_months` before the bookmark; the key makes the re-read upsert. Rows arrive sorted
+    by usage_month, so the bookmark only moves past months already emitted.
+    """
+
+    name = "carbon_footprint"
+    primary_keys = carbon.KEY
+    replication_key = "usage_month"
+    is_sorted = True
+    check_sorted = False  # the look-back starts below the saved bookmark on purpose
+    schema = carbon.schema()
+
+    def since(self, context: Mapping[str, Any] | None) -> date:
+        start = self._start_month()
+        bookmark = self._bookmark(context)
+        if bookmark:
+            lookback = add_months(
+                month_start(date.fromisoformat(bookmark[:10])), -self.config["lookback_months"]
+            )
+            start = max(start, lookback)
+        return start
+
+    def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
+        since = self.since(context)
+        if self.config.get("carbon_footprint_uri"):
+            records = self._from_files(since)
+        else:
+            records = self._from_bigquery(since)
+        count = 0
+        for record in records:
+            count += 1
+            yield record
+        self.tap.telemetry.record_records(provider="gcp", stream=self.name, count=count)
+
+    def _table(self, default_project: str) -> TableRef:
+        project, dataset = dataset_ref(
+            self.config["carbon_footprint_dataset"], default_project, "carbon_footprint_dataset"
+        )
+        table = check_table(self.config["carbon_footprint_table"], "carbon_footprint_table")
+        return TableRef(project, dataset, table)
+
+    def _from_bigquery(self, since: date) -> Iterable[dict[str, Any]]:
+        reader = self.tap.reader()
+        ref = self._table(reader.project)
+        setting = "carbon_footprint_dataset / carbon_footprint_table"
+        columns, _partitioning = reader.table_columns(ref, stream=self.name, setting=setting)
+        missing = carbon.required_paths(columns)
+        if missing:
+            raise TapUserError(
+                f"{self.name}: {ref} lacks column(s) {', '.join(missing)}; point {setting} at the "
+                "Carbon Footprint export table (BigQuery Data Transfer Service writes it as "
+                "`carbon_footprint`; the pre-2022-07 `carbon_footprint_export` is not supported)"
+            )
+        from google.cloud.bigquery import ArrayQueryParameter, ScalarQueryParameter
+
+        market = "carbon_footprint_kgco2e.scope2.market_based" in columns
+        accounts = list(self.config.get("billing_account_ids") or [])
+        params: list[Any] = [ScalarQueryParameter("since", "DATE", since)]
+        if accounts:
+            params.append(ArrayQueryParameter("billing_account_ids", "STRING", accounts))
+        sql = carbon.query(
+            ref,
+            market_based=market,
+            accounts=bool(accounts),
+            zero=self.config["include_zero_emissions"],
+        )
+        self.logger.info("%s: reading %s from %s.", self.name, ref, since)
+        for row in reader.query(sql, params, stream=self.name, ref=ref, setting=setting):
+            yield carbon.to_record(row, f"{self.name} {ref}")
+
+    def _from_files(self, since: date) -> Iterable[dict[str, Any]]:
+        """Same filters as the query; files may be in any order, so sort (the table is small)."""
+        accounts = set(self.config.get("billing_account_ids") or [])
+        zero = self.config["include_zero_emissions"]
+        kept = []
+        for path in list_files(self.config["carbon_footprint_uri"]):
+            for number, row in read_rows(path):
+                record = carbon.to_record(row, f"{path} row {number}", from_file=True)
+                if record["usage_month"] < since.isoformat():
+                    continue
+                if accounts and record["billing_account_id"] not in accounts:
+                    continue
+                if not zero and carbon.is_zero(record):
+                    continue
+                kept.append(record)
+        self.logger.info("%s: %d rows from files since %s.", self.name, len(kept), since)
+        kept.sort(key=lambda r: r["usage_month"])
+        return kept
+
+
+class BillingUsageDailyStream(_GcpStream):
+    """Usage, cost and credits per day x project x service x SKU x location x unit.
+
+    Incremental on the billing export's `export_time`: each run re-aggregates, in BigQuery, the
+    whole usage days that received rows exported at or after the bookmark. Rows exported at the
+    bookmark's exact instant are read again (one export batch shares one export_time), so an
+    interrupted run never skips them; the key makes re-emitted days upsert.
+
+    Records come sorted by their group's latest export_time. A re-aggregated day also holds
+    groups with no new rows, whose export_time is below the saved bookmark, so the SDK's sort
+    check is off: the bookmark may step back during a run (an interrupted run then re-reads
+    more, never less) and ends at the newest export_time read.
+    """
+
+    name = "billing_usage_daily"
+    primary_keys = billing.KEY
+    replication_key = "last_export_time"
+    is_sorted = True
+    check_sorted = False
+    schema = billing.schema()
+
+    def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
+        from google.cloud.bigquery import ArrayQueryParameter, ScalarQueryParameter
+
+        reader = self.tap.reader()
+        setting = "billing_export_table"
+        ref = table_ref(self.config[setting], reader.project, setting)
+        columns, partitioning = reader.table_columns(ref, stream=self.name, setting=setting)
+        missing = [c for c in billing.REQUIRED if c.lower() not in columns]
+        if missing:
+            raise TapUserError(
+                f"{self.name}: {ref} lacks column(s) {', '.join(missing)}; point {setting} at "
+                "the standard usage cost export (gcp_billing_export_v1_<ACCOUNT>)"
+            )
+        # Ingestion-time partitioning (no field) can be pruned with _PARTITIONTIME.
+        guard = partitioning is not None and not getattr(partitioning, "field", None)
+        bookmark = self._bookmark(context)
+        first_usage = _midnight(self._start_month())
+        since = datetime.fromisoformat(bookmark) if bookmark else first_usage
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        params: list[Any] = [
+            ScalarQueryParameter("since", "TIMESTAMP", since),
+            ScalarQueryParameter("first_usage", "TIMESTAMP", first_usage),
+        ]
+        if guard:
+            floor = _midnight((since - PARTITION_SLACK).date())
+            params.append(ScalarQueryParameter("partition_floor", "TIMESTAMP", floor))
+        rows = reader.query(
+            billing.changed_days_query(ref, partition_guard=guard),
+            params,
+            stream=self.name,
+            ref=ref,
+            setting=setting,
+        )
+        days = [_as_date(r["usage_date"]) for r in rows]
+        self.logger.info(
+            "%s: %d usage days have rows exported since %s.", self.name, len(days), since
+        )
+        if not days:
+            return
+        params = [
+            ArrayQueryParameter("days", "DATE", days),
+            ScalarQueryParameter("first_day_ts", "TIMESTAMP", _midnight(min(days))),
+        ]
+        if guard:
+            floor = _midnight(min(days) - PARTITION_SLACK)
+            params.append(ScalarQueryParameter("partition_floor", "TIMESTAMP", floor))
+        sql = billing.aggregate_query(ref, partition_guard=guard)
+        count = 0
+        for row in reader.query(sql, params, stream=self.name, ref=ref, setting=setting):
+            count += 1
+            yield self._record(row, f"{self.name} {ref}")
+        self.tap.telemetry.record_records(provider="gcp", stream=self.name, count=count)
+
+    def _record(self, row: Mapping[str, Any], where: str) -> dict[str, Any]:
+        record = dict(row)
+        for name in ("service_id", "sku_id", "usage_unit", "currency", "billing_account_id"):
+            if record.get(name) in (None, ""):
+                raise UnexpectedDataError(f"{where}: a row has no {name}; it cannot be keyed")
+        record["usage_date"] = _as_date(record["usage_date"]).isoformat()
+        moment = record["last_export_time"]
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        record["last_export_time"] = moment.astimezone(UTC).isoformat()
+        for name in ("usage_amount", "cost", "credits_amount"):
+            if record.get(name) is not None:
+                record[name] = float(record[name])
+        record["project_key"] = record.get("project_number") or record.get("project_id") or ""
+        record["location_key"] = record.get("location") or record.get("region") or ""
+        return record
+
+
+def _as_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])

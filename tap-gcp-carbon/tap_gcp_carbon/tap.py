@@ -1,0 +1,190 @@
+"""tap-gcp-carbon: the Google Cloud Carbon Footprint export and billing usage as Singer streams."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING
+
+from carbon_taps_shared.tapbase import CarbonTap, TapUserError, resilience_settings
+from singer_sdk import Stream
+from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
+
+from tap_gcp_carbon.identifiers import check_project, check_table, dataset_ref, table_ref
+from tap_gcp_carbon.streams import BillingUsageDailyStream, CarbonFootprintStream
+
+if TYPE_CHECKING:
+    from tap_gcp_carbon.client import BigQueryReader
+
+CARBON_HISTORY_START = "2021-01-01"  # the earliest month a Carbon Footprint backfill delivers
+MIN_BYTES_BILLED = 10 * 1024 * 1024  # BigQuery bills at least 10 MB per query
+DEFAULT_BYTES_BILLED = 10 * 1024**3  # 10 GiB: ~USD 0.06 on demand; the carbon table bills 10 MB
+
+
+class TapGcpCarbon(CarbonTap):
+    """Reads BigQuery with google-cloud-bigquery; auth is google-auth (key, ADC, impersonation)."""
+
+    name = "tap-gcp-carbon"
+    provider = "gcp"
+
+    config_jsonschema = th.PropertiesList(
+        th.Property(
+            "credentials_path",
+            th.StringType,
+            description="Path to a service-account key file. Leave unset (with credentials_json) "
+            "to use Application Default Credentials.",
+        ),
+        th.Property(
+            "credentials_json",
+            th.StringType,
+            secret=True,
+            description="The service-account key file's content, for secret stores.",
+        ),
+        th.Property(
+            "impersonate_service_account",
+            th.StringType,
+            description="Service account e-mail to impersonate on top of the base credentials "
+            "(needs roles/iam.serviceAccountTokenCreator on it).",
+        ),
+        th.Property(
+            "project_id",
+            th.StringType,
+            description="Project that runs and pays for the queries (BigQuery Job User). "
+            "Default: the key's or ADC's project.",
+        ),
+        th.Property(
+            "location",
+            th.StringType,
+            description="BigQuery job location (e.g. `US`, `EU`, `europe-west1`): the datasets'.",
+        ),
+        th.Property(
+            "api_endpoint",
+            th.StringType,
+            description="Override the BigQuery API endpoint (private endpoints, tests).",
+        ),
+        th.Property(
+            "carbon_footprint_dataset",
+            th.StringType,
+            description="Dataset of the Carbon Footprint export (`dataset` or `project.dataset`).",
+        ),
+        th.Property(
+            "carbon_footprint_table",
+            th.StringType,
+            default="carbon_footprint",
+            description="Table of the Carbon Footprint export in that dataset.",
+        ),
+        th.Property(
+            "billing_account_ids",
+            th.ArrayType(th.StringType),
+            description="Only these billing accounts (XXXXXX-XXXXXX-XXXXXX). Default: all rows.",
+        ),
+        th.Property(
+            "start_month",
+            th.DateType,
+            default=CARBON_HISTORY_START,
+            description="First month to read on a first run (YYYY-MM-DD; the day is ignored); "
+            "billing_usage_daily also never reads usage before it.",
+        ),
+        th.Property(
+            "lookback_months",
+            th.IntegerType(minimum=0, maximum=36),
+            default=3,
+            description="Months before the carbon_footprint bookmark re-read each run, because "
+            "Google rewrites a month when it is backfilled.",
+        ),
+        th.Property(
+            "include_zero_emissions",
+            th.BooleanType,
+            default=True,
+            description="Keep rows whose every scope is zero (false filters them in the query).",
+        ),
+        th.Property(
+            "carbon_footprint_uri",
+            th.StringType,
+            description="Read carbon_footprint from exported files (NDJSON, CSV or Parquet, "
+            "optionally .gz) in this local folder instead of BigQuery.",
+        ),
+        th.Property(
+            "billing_export_table",
+            th.StringType,
+            description="Standard billing export table (`dataset.table` or "
+            "`project.dataset.table`). Enables the billing_usage_daily stream.",
+        ),
+        th.Property(
+            "maximum_bytes_billed",
+            th.IntegerType(minimum=MIN_BYTES_BILLED),
+            default=DEFAULT_BYTES_BILLED,
+            description="Fail any query that would bill more bytes than this (BigQuery's own "
+            "guard; 10 MB minimum).",
+        ),
+        *resilience_settings(default_rps=10.0),
+    ).to_dict()
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._check_settings()
+
+    def _check_settings(self) -> None:
+        """Rules a JSON schema cannot state, reported as what to change."""
+        config = self.config
+        errors: list[str] = []
+        if config.get("credentials_path") and config.get("credentials_json"):
+            errors.append("set credentials_path or credentials_json, not both")
+        has_dataset = bool(config.get("carbon_footprint_dataset"))
+        has_uri = bool(config.get("carbon_footprint_uri"))
+        if has_dataset and has_uri:
+            errors.append(
+                "set carbon_footprint_dataset (BigQuery) or carbon_footprint_uri (files), not both"
+            )
+        if not (has_dataset or has_uri or config.get("billing_export_table")):
+            errors.append(
+                "set carbon_footprint_dataset, carbon_footprint_uri or "
+                "billing_export_table: there is nothing to read"
+            )
+        default_project = config.get("project_id") or "default-project"
+        checks = [
+            ("project_id", lambda v: check_project(v, "project_id")),
+            (
+                "carbon_footprint_dataset",
+                lambda v: dataset_ref(v, default_project, "carbon_footprint_dataset"),
+            ),
+            ("carbon_footprint_table", lambda v: check_table(v, "carbon_footprint_table")),
+            (
+                "billing_export_table",
+                lambda v: table_ref(v, default_project, "billing_export_table"),
+            ),
+        ]
+        for name, check in checks:
+            if config.get(name):
+                try:
+                    check(config[name])
+                except TapUserError as exc:
+                    errors.append(str(exc))
+        if errors:
+            raise ConfigValidationError("Config validation failed", errors=errors)
+
+    @cache  # noqa: B019 - one client for the tap's lifetime
+    def reader(self) -> BigQueryReader:
+        # Imported here: google-cloud-bigquery takes ~0.7 s to import, which --about,
+        # discovery and file mode do not need.
+        from tap_gcp_carbon.client import BigQueryReader
+
+        return BigQueryReader(
+            self.config,
+            policy=self.retry_policy,
+            limiter=self.rate_limiter,
+            telemetry=self.telemetry,
+            logger=self.logger,
+        )
+
+    def discover_streams(self) -> list[Stream]:
+        streams: list[Stream] = []
+        if self.config.get("carbon_footprint_dataset") or self.config.get("carbon_footprint_uri"):
+            streams.append(CarbonFootprintStream(self))
+        if self.config.get("billing_export_table"):
+            streams.append(BillingUsageDailyStream(self))
+        return streams
+
+
+if __name__ == "__main__":
+    TapGcpCarbon.cli()
