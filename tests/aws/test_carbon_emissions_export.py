@@ -112,9 +112,7 @@ def test_s3_export_is_read_through_boto3(
     uri = f"s3://{bucket}/exports/carbon"
     write_export(root, rows, fmt=fmt, spelling=spelling, s3_root=uri)
     upload(s3, bucket, "exports/carbon", root)
-    run = run_export(
-        tmp_path, tap_runner, export_config(fake, uri, s3_endpoint_url=moto_endpoint)
-    )
+    run = run_export(tmp_path, tap_runner, export_config(fake, uri, s3_endpoint_url=moto_endpoint))
     assert run.returncode == 0, run.stderr
     records = run.records(STREAM)
     assert len(records) == len(rows)
