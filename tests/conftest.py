@@ -27,6 +27,18 @@ TEST_SECRETS = {
 }
 
 
+# Settings singer-sdk adds to every tap; meltano.yml need not declare them.
+SDK_BUILTIN = {
+    "stream_maps",
+    "stream_map_config",
+    "faker_config",
+    "flattening_enabled",
+    "flattening_max_depth",
+    "flattening_max_key_length",
+    "flattening_separator",
+    "batch_config",
+}
+
 # Everything the taps and Meltano printed during the session, scanned for secrets at the end.
 CAPTURED_OUTPUT: list[str] = []
 

@@ -6,12 +6,12 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from carbon_taps_shared.periods import add_months, add_years, current_month, month_start, year_start
 from carbon_taps_shared.tapbase import TapUserError
 from singer_sdk import Stream
 from singer_sdk import typing as th
 
 from tap_aws_carbon.client import EMISSIONS_TYPES, GROUP_BY, WATER_ALLOCATION_TYPES
-from tap_aws_carbon.periods import add_months, add_years, current_month, month_start, year_start
 
 if TYPE_CHECKING:
     from tap_aws_carbon.client import SustainabilityClient

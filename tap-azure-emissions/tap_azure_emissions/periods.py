@@ -5,14 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
+from carbon_taps_shared.periods import add_months, month_start
 
-def month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
-def add_months(month: date, count: int) -> date:
-    index = month.year * 12 + (month.month - 1) + count
-    return date(index // 12, index % 12 + 1, 1)
+__all__ = ["add_months", "month_segments", "month_start", "months_through", "today"]
 
 
 def months_through(first: date, last: date) -> Iterator[date]:

@@ -8,18 +8,7 @@ import yaml
 from tap_aws_carbon.tap import TapAwsCarbon
 
 from tests.aws.conftest import tap_config
-from tests.conftest import ROOT, TEST_SECRETS, assert_no_secrets
-
-SDK_BUILTIN = {
-    "stream_maps",
-    "stream_map_config",
-    "faker_config",
-    "flattening_enabled",
-    "flattening_max_depth",
-    "flattening_max_key_length",
-    "flattening_separator",
-    "batch_config",
-}
+from tests.conftest import ROOT, SDK_BUILTIN, TEST_SECRETS, assert_no_secrets
 
 
 def test_a_secret_of_the_wrong_type_is_named_but_never_echoed(fake, tap_runner):

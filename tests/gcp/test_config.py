@@ -7,19 +7,8 @@ import json
 import yaml
 from tap_gcp_carbon.tap import TapGcpCarbon
 
-from tests.conftest import ROOT, assert_no_secrets
+from tests.conftest import ROOT, SDK_BUILTIN, assert_no_secrets
 from tests.gcp.conftest import gcp_config
-
-SDK_BUILTIN = {
-    "stream_maps",
-    "stream_map_config",
-    "faker_config",
-    "flattening_enabled",
-    "flattening_max_depth",
-    "flattening_max_key_length",
-    "flattening_separator",
-    "batch_config",
-}
 
 
 def test_about_lists_every_setting_flags_the_key_secret_and_shows_no_key(fake_and_key, tap_runner):

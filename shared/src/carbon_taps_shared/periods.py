@@ -1,8 +1,7 @@
-"""Calendar arithmetic for provider data: the APIs' periods are whole months or calendar years."""
+"""Calendar arithmetic the providers' periods need: whole months and calendar years, in UTC."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
 
@@ -15,16 +14,8 @@ def add_months(month: date, count: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def months_between(start: date, end: date) -> Iterator[date]:
-    """First days of the months from `start`'s month up to, not including, `end` (exclusive)."""
-    month = month_start(start)
-    while month < end:
-        yield month
-        month = add_months(month, 1)
-
-
 def current_month(now: datetime | None = None) -> date:
-    """The month in progress (UTC): it cannot have data yet, so ranges end before it."""
+    """The month in progress (UTC): it cannot have monthly data yet, so ranges end before it."""
     return month_start((now or datetime.now(UTC)).date())
 
 
