@@ -45,7 +45,8 @@ with warnings.catch_warnings():
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DIR = REPO_ROOT / ".warehouse"
-DEFAULT_PORT = 54329
+# Below Linux's ephemeral range (32768-60999): no outgoing connection can be holding it.
+DEFAULT_PORT = 25432
 DATABASE = "warehouse"
 SUPERUSER = "postgres"
 HOST = "127.0.0.1"

@@ -1,7 +1,7 @@
 """The demo's default path: `meltano run tap-aws-carbon target-warehouse`, embedded warehouse.
 
 The warehouse is a private cluster from `scripts/warehouse.py`, on a free port (never the demo's
-54329) in a temporary directory, so a running demo is neither used nor disturbed. Small load
+25432) in a temporary directory, so a running demo is neither used nor disturbed. Small load
 batches make the loader cross many batch boundaries, where a row per batch could go missing.
 """
 
