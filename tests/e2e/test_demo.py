@@ -66,7 +66,18 @@ def gcp_totals() -> Totals:
     return dict(totals)
 
 
-def test_demo_loads_three_clouds_and_mart_totals_equal_the_sample_files():
+@pytest.fixture
+def stop_warehouse_after():
+    """The demo leaves its warehouse running for people to explore; a test run must not."""
+    yield
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts/warehouse.py"), "stop"],
+        capture_output=True,
+        check=False,
+    )
+
+
+def test_demo_loads_three_clouds_and_mart_totals_equal_the_sample_files(stop_warehouse_after):
     env = {
         k: v
         for k, v in os.environ.items()
