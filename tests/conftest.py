@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 
 from tests.fakes.gcp_key import SECRET_MARKER as GCP_KEY_MARKER
+from tests.reliability.figures import TAPS as FIGURE_TAPS
+from tests.reliability.figures import table as reliability_table
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -141,5 +143,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         reporter.write_line(
             f"\nsecret scan: {len(CAPTURED_OUTPUT)} captured outputs, {len(hits)} secret hits"
         )
+        by_tap = {tap: sum(1 for name in hits if name.startswith(tap)) for tap in FIGURE_TAPS}
+        figures = reliability_table(by_tap)
+        if figures:
+            reporter.write_line("\nreliability figures (tests/reliability):\n" + figures)
     if hits:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
