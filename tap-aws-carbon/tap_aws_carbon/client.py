@@ -126,6 +126,7 @@ class SustainabilityClient:
     ) -> Iterator[dict[str, Any]]:
         iterator = iter(pages)
         page_number = 0
+        where = f"{self._stream} {period} {start.year if period == 'year' else f'{start:%Y-%m}'}"
         while True:
             page_number += 1
             with self._telemetry.span(
@@ -142,15 +143,65 @@ class SustainabilityClient:
                     page = next(iterator, None)
                 except (BotoCoreError, ClientError) as exc:
                     cls = classify(exc)
+                    hint = _hint(cls.error_class, operation)
+                    if page_number > 1 and (
+                        cls.error_class is ErrorClass.BAD_REQUEST or cls.code == "PaginationError"
+                    ):
+                        hint = _PAGE_TOKEN_HINT
                     raise ProviderError(
-                        cls,
-                        provider="aws",
-                        operation=operation,
-                        hint=_hint(cls.error_class, operation),
+                        cls, provider="aws", operation=operation, hint=hint
                     ) from exc
+                except (ValueError, TypeError, AttributeError, KeyError) as exc:
+                    if not _raised_by_parser(exc):
+                        raise
+                    raise MalformedAnswerError(
+                        f"{where}: the {operation} answer (page {page_number}) cannot be parsed "
+                        f"({type(exc).__name__}: {short(exc)}); {_MALFORMED_HINT}"
+                    ) from None
             if page is None:
                 return
-            yield from page.get("Results", [])
+            results = page.get("Results")
+            if not isinstance(results, list):
+                raise MalformedAnswerError(
+                    f"{where}: the {operation} answer (page {page_number}) has no Results list; "
+                    f"{_MALFORMED_HINT}"
+                )
+            yield from results
+
+
+_MALFORMED_HINT = (
+    "check that sustainability_endpoint_url (if set) points at the Sustainability API, and "
+    "re-run later (the bookmark has not moved past this period)"
+)
+_PAGE_TOKEN_HINT = (
+    "the API refused or repeated the page token (NextToken) it sent; re-run the tap later (the "
+    "bookmark has not moved past this period) and report it to AWS Support if it persists"
+)
+
+
+class MalformedAnswerError(TapUserError):
+    """An API answer that is not the documented JSON shape; the message names the period."""
+
+
+def short(value: object, limit: int = 80) -> str:
+    """A value or message cut to fit in one line of user output."""
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def shown(value: object) -> str:
+    """A value as Python writes it (quotes show text), cut to fit in a message."""
+    return short(repr(value), 40)
+
+
+def _raised_by_parser(exc: BaseException) -> bool:
+    """Raised while botocore parsed an answer (a malformed body), not by the tap's own code."""
+    trace = exc.__traceback__
+    while trace is not None:
+        if trace.tb_frame.f_globals.get("__name__") == "botocore.parsers":
+            return True
+        trace = trace.tb_next
+    return False
 
 
 def _time_period(start: date, end: date) -> dict[str, datetime]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from carbon_taps_shared.periods import add_months, add_years, current_month, month_start, year_start
@@ -11,7 +13,7 @@ from carbon_taps_shared.tapbase import TapUserError
 from singer_sdk import Stream
 from singer_sdk import typing as th
 
-from tap_aws_carbon.client import EMISSIONS_TYPES, GROUP_BY, WATER_ALLOCATION_TYPES
+from tap_aws_carbon.client import EMISSIONS_TYPES, GROUP_BY, WATER_ALLOCATION_TYPES, shown
 
 if TYPE_CHECKING:
     from tap_aws_carbon.client import SustainabilityClient
@@ -19,6 +21,11 @@ if TYPE_CHECKING:
 
 API_UNIT = "MTCO2e"
 WATER_UNIT = "m3"  # the model's only WaterAllocationUnit
+ACCOUNT_ID = re.compile(r"\d{12}")
+_SHAPE_HINT = (
+    "the API answer does not match its documented shape; check that "
+    "sustainability_endpoint_url (if set) points at the Sustainability API, and re-run later"
+)
 
 
 class UnexpectedDataError(TapUserError):
@@ -100,12 +107,23 @@ def _checked_value(values: Mapping[str, Any], kind: str, unit: str, column: str,
     value = values.get(kind)
     if value is None:
         return None
+    if not isinstance(value, Mapping):
+        raise UnexpectedDataError(
+            f"{where}: {kind} is {shown(value)}, not a {{Value, Unit}} object; {_SHAPE_HINT}"
+        )
     if value.get("Unit") != unit:
         raise UnexpectedDataError(
-            f"{where}: {kind} is in {value.get('Unit')!r}, not {unit}; refusing to load it "
-            f"under {column} (a {unit} column) — upgrade the tap"
+            f"{where}: {kind} is in {shown(value.get('Unit'))}, not {unit}; refusing to "
+            f"load it under {column} (a {unit} column) — upgrade the tap"
         )
-    return value.get("Value")
+    number = value.get("Value")
+    if number is not None and (
+        isinstance(number, bool) or not isinstance(number, int | float) or not math.isfinite(number)
+    ):
+        raise UnexpectedDataError(
+            f"{where}: {kind} is {shown(number)}, not a finite number; {_SHAPE_HINT}"
+        )
+    return number
 
 
 class _SustainabilityStream(Stream):
@@ -211,36 +229,55 @@ class _SustainabilityStream(Stream):
 
     def _record(self, item: Mapping[str, Any], expected_start: date) -> dict[str, Any]:
         where = f"{self.name} {self.period} {self._label(expected_start)}"
-        try:
-            dims = item["DimensionsValues"]
-            period = item["TimePeriod"]
-            values = item[self.values_key]
-            model_version = item["ModelVersion"]
-        except (KeyError, TypeError) as exc:
+        if not isinstance(item, Mapping):
             raise UnexpectedDataError(
-                f"{where}: a result lacks {exc}; the API answer does not match its documented "
-                "shape — check sustainability_endpoint_url points at the Sustainability API"
-            ) from None
+                f"{where}: a result is {shown(item)}, not an object; {_SHAPE_HINT}"
+            )
+        expected = {
+            "DimensionsValues": Mapping,
+            "TimePeriod": Mapping,
+            self.values_key: Mapping,
+            "ModelVersion": str,
+        }
+        for key, kind in expected.items():
+            if key not in item:
+                raise UnexpectedDataError(f"{where}: a result lacks {key!r}; {_SHAPE_HINT}")
+            if not isinstance(item[key], kind) or item[key] == "":
+                raise UnexpectedDataError(
+                    f"{where}: a result's {key} is {shown(item[key])}; {_SHAPE_HINT}"
+                )
+        dims, period = item["DimensionsValues"], item["TimePeriod"]
+        values, model_version = item[self.values_key], item["ModelVersion"]
         missing = [d for d in GROUP_BY if not dims.get(d)]
         if missing:
             raise UnexpectedDataError(
-                f"{where}: a result has no value for {', '.join(missing)}; "
-                "the primary key cannot be formed"
+                f"{where}: a result has no value for {', '.join(missing)}, so its primary key "
+                f"cannot be formed; {_SHAPE_HINT}"
             )
-        start = _as_date(period.get("Start"))
+        not_text = [d for d in GROUP_BY if not isinstance(dims[d], str)]
+        account = dims["USAGE_ACCOUNT_ID"]
+        if not_text or not ACCOUNT_ID.fullmatch(account):
+            name = not_text[0] if not_text else "USAGE_ACCOUNT_ID"
+            raise UnexpectedDataError(
+                f"{where}: a result's {name} is {shown(dims[name])}, not "
+                f"{'text' if not_text else 'a 12-digit account id'}; {_SHAPE_HINT}"
+            )
+        start, end = (_period_day(period, part, where) for part in ("Start", "End"))
         if start != expected_start:
             raise UnexpectedDataError(
-                f"{where}: the API answered with period {start}, not the {self.period} asked for"
+                f"{where}: the API answered with period {start}, not the {self.period} asked "
+                f"for; {_SHAPE_HINT}"
             )
-        row = (
-            f"{where}, account {dims['USAGE_ACCOUNT_ID']}, region {dims['REGION']}, "
-            f"service {dims['SERVICE']}"
-        )
+        if end <= start:
+            raise UnexpectedDataError(
+                f"{where}: a result's period ends ({end}) before it starts; {_SHAPE_HINT}"
+            )
+        row = f"{where}, account {account}, region {dims['REGION']}, service {dims['SERVICE']}"
         return {
             # ISO text, not date objects: bookmarks from state are text and must compare.
             "usage_period_start": start.isoformat(),
-            "usage_period_end": _as_date(period.get("End")).isoformat(),
-            "usage_account_id": str(dims["USAGE_ACCOUNT_ID"]),
+            "usage_period_end": end.isoformat(),
+            "usage_account_id": account,
             "region": dims["REGION"],
             "service": dims["SERVICE"],
             "model_version": model_version,
@@ -316,8 +353,11 @@ class WaterAllocationStream(_SustainabilityStream):
         return str(start.year)
 
 
-def _as_date(value: Any) -> date:
+def _period_day(period: Mapping[str, Any], part: str, where: str) -> date:
     """boto3 parses the API's ISO timestamps into datetimes; keep the calendar day only."""
-    if hasattr(value, "date"):
+    value = period.get(part)
+    if isinstance(value, datetime):
         return value.date()
-    return date.fromisoformat(str(value)[:10])
+    raise UnexpectedDataError(
+        f"{where}: a result's TimePeriod.{part} is {shown(value)}, not a timestamp; {_SHAPE_HINT}"
+    )

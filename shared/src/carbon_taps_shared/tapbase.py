@@ -6,13 +6,15 @@ to the debug log), and the retry policy, rate limiter and telemetry built once f
 
 from __future__ import annotations
 
+import logging
 import sys
 from functools import cached_property
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.exceptions import ConfigValidationError
 
 from carbon_taps_shared.errors import ProviderError
 from carbon_taps_shared.ratelimit import TokenBucket
@@ -78,7 +80,23 @@ class CarbonTap(SecretSafeConfigMixin, Tap):
     def rate_limiter(self) -> TokenBucket:
         return TokenBucket(float(self.config.get("max_requests_per_second", 0)))
 
+    @classmethod
+    def invoke(cls, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        """The SDK prints each settings error, then a bare summary; say it all in one line."""
+        try:
+            super().invoke(*args, **kwargs)
+        except ConfigValidationError as exc:
+            problems = "; ".join(exc.errors or []) or str(exc)
+            cls.logger.error(
+                "Config validation failed: %s. Fix these settings (meltano config, meltano.yml "
+                "or the --config file).",
+                problems,
+            )
+            sys.exit(1)
+
     def sync_all(self) -> None:
+        for stream in self.streams.values():
+            stream.logger.addFilter(_REPORTED_FAILURE)
         try:
             super().sync_all()
         except (ProviderError, TapUserError) as exc:
@@ -87,3 +105,15 @@ class CarbonTap(SecretSafeConfigMixin, Tap):
             sys.exit(1)
         finally:
             self.telemetry.shutdown()
+
+
+class _ReportedFailureFilter(logging.Filter):
+    """Drops the SDK's "unhandled error" line for failures `sync_all` reports in one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.ERROR or "An unhandled error occurred" not in str(record.msg):
+            return True
+        return not isinstance(sys.exc_info()[1], ProviderError | TapUserError)
+
+
+_REPORTED_FAILURE = _ReportedFailureFilter()
