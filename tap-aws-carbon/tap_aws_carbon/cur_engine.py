@@ -13,6 +13,7 @@ import csv
 import gzip
 import io
 import json
+import math
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -29,6 +30,9 @@ from carbon_taps_shared.tapbase import TapUserError
 
 AMOUNT = "DECIMAL(38,18)"
 FETCH_ROWS = 10_000
+# DuckDB reads CSV in buffers of 32 MB by default, one per file being read; 8 MB keeps
+# the reader's memory small at no measured cost in speed (benchmarks/run.py).
+CSV_BUFFER_BYTES = 8 * 2**20
 
 # Output dimension -> column names that may hold it, most specific first.
 DIMENSIONS: dict[str, tuple[str, ...]] = {
@@ -197,9 +201,20 @@ class _Projection:
             expression, is_bad = self._amount(names)
             parts.append(f"{expression} AS {field}")
             bad.append(is_bad)
+            if is_bad != "false":
+                parts.append(f"NULLIF(trim({_quote(self._find(names) or '')}), '') AS {field}_raw")
         for field, names in ATTRIBUTES.items():
             parts.append(f"NULLIF({self._text(field, names)}, '') AS {field}")
         return ", ".join(parts), " OR ".join(bad)
+
+    def bad_count(self) -> str:
+        """Aggregate counting malformed rows without casting twice: a value that was there
+        but did not cast is a non-NULL raw text with a NULL result."""
+        counts = ["(count(*) - count(usage_date))"]
+        for field, names in SUMS.items():
+            if self.columns[self._find(names) or ""] == "VARCHAR":
+                counts.append(f"(count({field}_raw) - count({field}))")
+        return " + ".join(counts)
 
 
 def _literal(text: str) -> str:
@@ -227,7 +242,10 @@ class DailyAggregator:
         if temp_dir:
             config["temp_directory"] = temp_dir
         self.tags = list(tags)
+        self.memory_limit_mb = memory_limit_mb
         self._db = duckdb.connect(":memory:", config=config)
+        # DuckDB draws its progress bar on stdout, which carries the Singer messages.
+        self._db.execute("SET enable_progress_bar = false")
         self._group = ["usage_date", *DIMENSIONS, *(f"tag_{i}" for i in range(len(self.tags)))]
         tag_columns_sql = "".join(f", tag_{i} VARCHAR" for i in range(len(self.tags)))
         self._db.execute(
@@ -252,8 +270,8 @@ class DailyAggregator:
         sql = (
             f"INSERT INTO partial SELECT {group}, sum(usage_amount), sum(unblended_cost), "
             "count(*), max(TRY_CAST(vcpu AS DOUBLE)), max(memory), max(volume_type), "
-            f"max(storage_media), count(*) FILTER (WHERE is_bad) "
-            f"FROM (SELECT {select}, ({bad}) AS is_bad FROM {scan}) GROUP BY {group}"
+            f"max(storage_media), {projection.bad_count()} "
+            f"FROM (SELECT {select} FROM {scan}) GROUP BY {group}"
         )
         self._run(sql, files)
         if self._db.execute("SELECT coalesce(sum(bad_rows), 0) FROM partial").fetchone()[0]:
@@ -268,12 +286,17 @@ class DailyAggregator:
         return (
             f"read_csv({paths}, header = true, auto_detect = false, columns = {types}, "
             f"delim = ',', quote = '\"', escape = '\"', compression = '{compression}', "
-            "strict_mode = true)"
+            f"strict_mode = true, buffer_size = {CSV_BUFFER_BYTES})"
         )
 
     def _run(self, sql: str, files: Sequence[CurFile]) -> None:
         try:
             self._db.execute(sql)
+        except duckdb.OutOfMemoryException:
+            raise CurFileError(
+                f"{files[0].uri}: aggregating this delivery needs more memory than "
+                f"cur_memory_limit_mb={self.memory_limit_mb} allows; raise cur_memory_limit_mb"
+            ) from None
         except duckdb.Error as exc:
             message = " ".join(str(exc).split())
             for file in files:
@@ -331,6 +354,8 @@ class DailyAggregator:
         row["resource_tags_key"] = json.dumps(list(tags.values())) if tags else ""
         for field in SUMS:
             row[field] = _plain(row[field])
+        if row["vcpu"] is not None and not math.isfinite(row["vcpu"]):
+            row["vcpu"] = None  # a 'NaN' in the file; JSON has no such number
         day: date = row["usage_date"]
         row["usage_date"] = day.isoformat()
         return row

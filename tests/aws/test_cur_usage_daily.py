@@ -208,3 +208,29 @@ def test_an_unreadable_amount_fails_in_one_line_naming_file_and_row(tap_runner, 
     message = run.stderr.strip().splitlines()[-1]
     assert str(files[0]) in message and "row 3" in message, message
     assert run.records(STREAM) == []
+
+
+def test_the_engine_keeps_stdout_for_singer_messages(tmp_path, items):
+    """DuckDB's progress bar writes to stdout after two seconds of work; it must stay off."""
+    from tap_aws_carbon.cur_engine import DailyAggregator
+
+    aggregator = DailyAggregator()
+    try:
+        setting = aggregator._db.execute("SELECT current_setting('enable_progress_bar')")
+        assert setting.fetchone()[0] is False
+    finally:
+        aggregator.close()
+
+
+def test_too_little_memory_is_reported_as_the_setting_to_raise(tmp_path, items):
+    from tap_aws_carbon.cur_engine import CurFile, CurFileError, DailyAggregator
+
+    files = write_legacy_cur(tmp_path / "cur", items, fmt="csv.gz")
+    aggregator = DailyAggregator(memory_limit_mb=1, threads=1)
+    try:
+        with pytest.raises(CurFileError) as failure:
+            aggregator.add([CurFile(f, f"s3://bucket/{f.name}", "csv.gz") for f in files])
+    finally:
+        aggregator.close()
+    message = str(failure.value)
+    assert "raise cur_memory_limit_mb" in message and "\n" not in message, message
