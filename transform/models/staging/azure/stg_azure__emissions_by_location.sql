@@ -1,0 +1,14 @@
+{#- Azure's ItemDetailsReport by location (display name, lower-case, as the Carbon API names
+    regions), summed over every subscription read. -#}
+select
+    cast(month as date) as usage_month,
+    cast(replace(scope, 'Scope', '') as integer) as scope,
+    location,
+    item_name,
+    latest_month_emissions_kgco2e as emissions_kgco2e,
+    previous_month_emissions_kgco2e,
+    monthly_emissions_change_value_kgco2e as emissions_change_kgco2e,
+    month_over_month_emissions_change_ratio as emissions_change_ratio,
+    category_type,
+    data_type
+from {{ source('azure', 'emissions_by_location') }}
