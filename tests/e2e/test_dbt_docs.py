@@ -82,11 +82,15 @@ def test_every_model_and_seed_file_has_a_description_and_every_listed_column_one
     assert not problems, "\n".join(problems)
 
 
-def _schema_messages(tmp_path: Path) -> str:
-    """SCHEMA messages for every stream of the three taps, from their discovered catalogs."""
+def create_raw_tables(tmp_path: Path, schema: str, taps: tuple[str, ...] = tuple(DISCOVERY_CONFIG)):
+    """Every table `taps` can load, empty, in `schema`, created by target-postgres itself.
+
+    Each tap's discovered catalog becomes SCHEMA messages without records: the loader creates
+    the tables (types, keys, `_sdc_*` columns) exactly as a real load would.
+    """
     lines = []
-    for tap, config in DISCOVERY_CONFIG.items():
-        done = run_tap(tap, config, tmp_path, args=("--discover",))
+    for tap in taps:
+        done = run_tap(tap, DISCOVERY_CONFIG[tap], tmp_path, args=("--discover",))
         assert done.returncode == 0, done.stderr[-2000:]
         for stream in json.loads(done.stdout)["streams"]:
             message = {
@@ -96,14 +100,6 @@ def _schema_messages(tmp_path: Path) -> str:
                 "key_properties": stream.get("key_properties") or [],
             }
             lines.append(json.dumps(message))
-    return "\n".join(lines) + "\n"
-
-
-@pytest.mark.postgres
-@pytest.mark.meltano
-def test_the_built_warehouse_has_exactly_the_documented_columns(
-    tmp_path, test_db, raw_schema, analytics_schema
-):
     config = tmp_path / "target-postgres.json"
     config.write_text(
         json.dumps(
@@ -113,20 +109,40 @@ def test_the_built_warehouse_has_exactly_the_documented_columns(
                 "user": "postgres",
                 "password": "local-trust-auth",
                 "database": PG_DATABASE,
-                "default_target_schema": raw_schema,
+                "default_target_schema": schema,
                 "load_method": "upsert",
             }
         )
     )
     loaded = subprocess.run(
         [str(TARGET_POSTGRES), "--config", str(config)],
-        input=_schema_messages(tmp_path),
+        input="\n".join(lines) + "\n",
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
     assert loaded.returncode == 0, loaded.stderr[-3000:]
+
+
+def dbt_env(tmp_path: Path, raw_schema: str, analytics_schema: str) -> dict[str, str]:
+    """Settings for the dbt-postgres utility against the `test` database's two schemas."""
+    return {
+        "MELTANO_SYS_DIR_ROOT": str(private_sys_dir(tmp_path)),
+        "DBT_POSTGRES_DBNAME": PG_DATABASE,
+        "DBT_POSTGRES_SCHEMA": analytics_schema,
+        "DBT_POSTGRES_SOURCE_SCHEMA": raw_schema,
+        "DBT_TARGET_PATH": str(tmp_path / "dbt-target"),
+        "DBT_LOG_PATH": str(tmp_path / "dbt-logs"),
+    }
+
+
+@pytest.mark.postgres
+@pytest.mark.meltano
+def test_the_built_warehouse_has_exactly_the_documented_columns(
+    tmp_path, test_db, raw_schema, analytics_schema
+):
+    create_raw_tables(tmp_path, raw_schema)
     tables = {
         t
         for (t,) in test_db.rows(
@@ -137,15 +153,7 @@ def test_the_built_warehouse_has_exactly_the_documented_columns(
     assert {"cur_usage_daily", "emissions_monthly", "subscription_access"} <= tables
 
     target = tmp_path / "dbt-target"
-    env = {
-        "MELTANO_SYS_DIR_ROOT": str(private_sys_dir(tmp_path)),
-        "DBT_POSTGRES_DBNAME": PG_DATABASE,
-        "DBT_POSTGRES_SCHEMA": analytics_schema,
-        "DBT_POSTGRES_SOURCE_SCHEMA": raw_schema,
-        "DBT_POSTGRES_AWS_CUR": "true",
-        "DBT_TARGET_PATH": str(target),
-        "DBT_LOG_PATH": str(tmp_path / "dbt-logs"),
-    }
+    env = {**dbt_env(tmp_path, raw_schema, analytics_schema), "DBT_POSTGRES_AWS_CUR": "true"}
     run_meltano("invoke", "dbt-postgres", "build", env=env, timeout=600).check()
     run_meltano("invoke", "dbt-postgres", "docs", "generate", env=env, timeout=600).check()
 
