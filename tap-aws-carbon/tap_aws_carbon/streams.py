@@ -8,10 +8,12 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from carbon_taps_shared.emit import DirectEmitMixin
 from carbon_taps_shared.periods import add_months, add_years, current_month, month_start, year_start
 from carbon_taps_shared.tapbase import TapUserError
 from singer_sdk import Stream
 from singer_sdk import typing as th
+from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_aws_carbon.client import EMISSIONS_TYPES, GROUP_BY, WATER_ALLOCATION_TYPES, shown
 
@@ -126,7 +128,7 @@ def _checked_value(values: Mapping[str, Any], kind: str, unit: str, column: str,
     return number
 
 
-class _SustainabilityStream(Stream):
+class _SustainabilityStream(DirectEmitMixin, Stream):
     """A Sustainability API data set: one record per period x usage account x region x service.
 
     The API returns only the latest model version of each period and restates recent ones, so
@@ -137,6 +139,10 @@ class _SustainabilityStream(Stream):
     off; the bookmark then moves back to the period being re-read, which is conservative: an
     interrupted run resumes from there, never past a period it did not finish.
     """
+
+    # _record builds every record from checked JSON values (ISO text, finite numbers), so
+    # singer-sdk's per-value conformance pass would only cost time (benchmarks/run.py).
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
     primary_keys = ("usage_period_start", "usage_account_id", "region", "service")
     replication_key = "usage_period_start"
