@@ -160,11 +160,17 @@ class SustainabilityClient:
                     ) from None
             if page is None:
                 return
-            results = page.get("Results")
+            results, token = page.get("Results"), page.get("NextToken")
             if not isinstance(results, list):
                 raise MalformedAnswerError(
                     f"{where}: the {operation} answer (page {page_number}) has no Results list; "
                     f"{_MALFORMED_HINT}"
+                )
+            if token is not None and not isinstance(token, str):
+                # botocore would read a false-y one as the last page and drop the rest silently.
+                raise MalformedAnswerError(
+                    f"{where}: the {operation} answer (page {page_number}) has NextToken "
+                    f"{shown(token)}, not a page token; {_MALFORMED_HINT}"
                 )
             yield from results
 

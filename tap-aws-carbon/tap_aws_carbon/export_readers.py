@@ -34,13 +34,17 @@ def open_rows(
             try:
                 parquet = pq.ParquetFile(path)
             except (pa.ArrowInvalid, OSError) as exc:
-                raise ExportFileError(f"{file.uri}: not a readable Parquet file ({exc})") from None
+                reason = " ".join(str(exc).split())[:120]
+                raise ExportFileError(
+                    f"{file.uri}: not a readable Parquet file ({reason}); "
+                    "re-deliver the file (re-run the export for that month) or remove it"
+                ) from None
             yield list(parquet.schema_arrow.names), _parquet_rows(file, parquet)
         return
     with source.open(file.info.key) as raw:
         stream = gzip.GzipFile(fileobj=raw) if file.format == "csv.gz" else raw
         text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-        reader = csv.DictReader(text)
+        reader = csv.DictReader(text, strict=True)  # an unbalanced quote is an error, not data
         try:
             columns = reader.fieldnames
         except (EOFError, OSError, zlib.error, UnicodeDecodeError, csv.Error) as exc:
@@ -58,8 +62,13 @@ def _csv_rows(file: ExportFile, reader: csv.DictReader) -> Iterator[tuple[int, d
         for number, row in enumerate(reader, start=1):
             if None in row:
                 raise ExportFileError(
-                    f"{file.uri} row {number}: more values than header columns; "
-                    "the file is not a clean CSV export"
+                    f"{file.uri} row {number}: more values than header columns; the file is not "
+                    "a clean CSV export — re-deliver it (re-run the export for that month)"
+                )
+            if any("\x00" in value for value in row.values() if value):
+                raise ExportFileError(
+                    f"{file.uri} row {number}: a NUL byte in the text; the file is not a clean "
+                    "CSV export — re-deliver it (re-run the export for that month)"
                 )
             yield number, {k.strip(): v for k, v in row.items()}
     except (EOFError, OSError, zlib.error, UnicodeDecodeError, csv.Error) as exc:
@@ -82,6 +91,8 @@ def _parquet_rows(
 def _broken(file: ExportFile, after_row: int, exc: BaseException) -> ExportFileError:
     if isinstance(exc, UnicodeDecodeError):
         what = "is not UTF-8 text"
+    elif isinstance(exc, csv.Error):
+        what = f"is not clean CSV ({' '.join(str(exc).split())[:80]})"
     elif file.format == "csv.gz":
         what = "is a truncated or corrupt gzip"
     else:

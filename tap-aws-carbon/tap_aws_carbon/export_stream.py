@@ -142,7 +142,8 @@ class CarbonEmissionsExportStream(Stream):
         for key in ("usage_account_id", "region_code", "product_code"):
             if not record[key]:
                 raise ExportFileError(
-                    f"{file.uri} row {number}: {key} is empty; the row cannot be keyed"
+                    f"{file.uri} row {number}: {key} is empty, so the row cannot be keyed; "
+                    "fix or re-deliver the file"
                 )
         known = {c.name for c in export_columns()}
         extra = {k: _text(v) for k, v in row.items() if k not in known}
@@ -161,18 +162,29 @@ def _convert(file: ExportFile, number: int, column: Column, value: Any) -> Any:
         return None
     if column.type == "number":
         try:
-            number_value = float(value)
+            number_value = math.nan if isinstance(value, bool) else float(value)
         except (TypeError, ValueError):
             number_value = math.nan
         if not math.isfinite(number_value):
             raise ExportFileError(
-                f"{file.uri} row {number}: {column.name} is {str(value)[:40]!r}, not a number; "
+                f"{file.uri} row {number}: {column.name} is {_shown(value)}, not a number; "
                 "fix or re-deliver the file"
             )
         return number_value
     if column.type == "date-time":
         return _timestamp(file, number, column.name, value)
-    return str(value).strip()
+    if not isinstance(value, str):  # Parquet: a typed value where the table has text
+        raise ExportFileError(
+            f"{file.uri} row {number}: {column.name} is {_shown(value)}, not text; fix or "
+            "re-deliver the file (the export writes this column as a string)"
+        )
+    return value.strip()
+
+
+def _shown(value: Any) -> str:
+    """A cell as Python writes it, cut to fit in one line."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def _timestamp(file: ExportFile, number: int, name: str, value: Any) -> str:
@@ -183,7 +195,8 @@ def _timestamp(file: ExportFile, number: int, name: str, value: Any) -> str:
             moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
         except ValueError:
             raise ExportFileError(
-                f"{file.uri} row {number}: {name} is {str(value)[:40]!r}, not an ISO timestamp"
+                f"{file.uri} row {number}: {name} is {_shown(value)}, not an ISO timestamp; "
+                "fix or re-deliver the file"
             ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)  # the export's timestamps are UTC

@@ -11,26 +11,34 @@ load with its values kept. Judge and in-process runner: `test_bad_input_harness`
 from __future__ import annotations
 
 import base64
+import csv
+import gzip
+import io
 import json
 import math
 import shutil
 import string
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tap_aws_carbon.tap import TapAwsCarbon
 
 from tests.aws.conftest import ACCESS_KEY
-from tests.conftest import TEST_SECRETS
+from tests.conftest import TEST_SECRETS, TapRun
 from tests.fakes._http import Reply, Request
 from tests.fakes.aws_data import synthetic_rows, synthetic_water_rows
+from tests.fakes.aws_export import write_export
 from tests.fakes.aws_sustainability import (
     OPERATIONS,
     ApiError,
@@ -601,6 +609,503 @@ def test_unusual_but_valid_api_answers_load_with_their_values_kept(api_fake, api
             problems.append(f"[{what}] failed: {run.error_lines[-1:]}")
         elif len(records) != clean[api.stream]:
             problems.append(f"[{what}] {len(records)} records, not {clean[api.stream]}")
+        elif unusual.kept and not any(r.get(unusual.kept[0]) == unusual.kept[1] for r in records):
+            problems.append(f"[{what}] no record kept {unusual.kept[0]} = {unusual.kept[1]!r}")
+
+    case()
+    assert not problems, "\n".join(problems[:20])
+
+
+# --- the CARBON_EMISSIONS export (local-folder mode) ---------------------------------------------
+
+EXPORT = "carbon_emissions_export"
+VARIANTS = [(fmt, manifests) for fmt in ("csv.gz", "csv", "parquet") for manifests in (True, False)]
+NUMBER_COLUMNS = ["total_lbm_emissions_value", "total_scope_2_mbm_emissions_value"]
+TIME_COLUMNS = ["usage_period_start", "last_refresh_timestamp"]
+KEY_COLUMNS = ["usage_account_id", "region_code", "product_code"]
+
+
+@dataclass
+class Template:
+    """One written export: its files in the order the tap reads them, and their row counts."""
+
+    root: Path
+    fmt: str
+    manifests: bool
+    files: list[str]  # keys below the root, oldest period first
+    rows: dict[str, int]
+
+
+@pytest.fixture(scope="module")
+def export_templates(workdir) -> dict[tuple[str, bool], Template]:
+    rows = synthetic_rows(date(2025, 7, 1), 3, seed=5, accounts=ACCOUNTS)
+    templates = {}
+    for fmt, manifests in VARIANTS:
+        root = workdir / f"export-{fmt}-{manifests}"
+        written = write_export(root, rows, fmt=fmt, manifests=manifests, chunk_rows=16)
+        keys = [p.relative_to(root).as_posix() for p in written]
+        counts = {k: len(_read_table(root / k, fmt)[1]) for k in keys}
+        templates[(fmt, manifests)] = Template(root, fmt, manifests, keys, counts)
+    return templates
+
+
+def _read_table(path: Path, fmt: str) -> tuple[list[str], list[list[Any]]]:
+    """(header, rows) of an export file: text cells for CSV, typed values for Parquet."""
+    if fmt == "parquet":
+        table = pq.read_table(path)
+        return table.column_names, [list(r.values()) for r in table.to_pylist()]
+    data = path.read_bytes()
+    text = (gzip.decompress(data) if fmt == "csv.gz" else data).decode()
+    header, *rows = list(csv.reader(io.StringIO(text)))
+    return header, rows
+
+
+def _write_table(path: Path, fmt: str, header: list[str], rows: list[list[Any]]) -> None:
+    if fmt == "parquet":
+        columns = {name: [r[i] for r in rows] for i, name in enumerate(header)}
+        pq.write_table(pa.table(columns), path)
+        return
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerows([header, *rows])
+    _write_text(path, fmt, text.getvalue().encode())
+
+
+def _write_text(path: Path, fmt: str, data: bytes) -> None:
+    path.write_bytes(gzip.compress(data) if fmt == "csv.gz" else data)
+
+
+@dataclass(frozen=True)
+class FileDamage:
+    """What to break in a copy of an export; `apply` returns the damaged path (for the judge)."""
+
+    what: str
+    apply: Callable[[Path, Template], Path]
+
+
+def _cell(column: str, value: Any, row: int) -> Callable[[Path, Template, str], Path]:
+    def change(root: Path, template: Template, key: str) -> Path:
+        header, rows = _read_table(root / key, template.fmt)
+        at = header.index(column)
+        if isinstance(value, str) and template.fmt == "parquet":
+            for cells in rows:  # a Parquet column holds one type: the column becomes text
+                cells[at] = (
+                    cells[at].isoformat() if hasattr(cells[at], "isoformat") else str(cells[at])
+                )
+        rows[row % len(rows)][at] = value
+        _write_table(root / key, template.fmt, header, rows)
+        return root / key
+
+    return change
+
+
+def _on_file(what: str, change: Callable[[Path, Template, str], Path], index: int) -> FileDamage:
+    def apply(root: Path, template: Template) -> Path:
+        return change(root, template, template.files[index % len(template.files)])
+
+    return FileDamage(what, apply)
+
+
+@st.composite
+def byte_damage(draw: st.DrawFn, fmt: str) -> Callable[[Path, Template, str], Path]:
+    """A file's bytes cut short, overwritten (gzip: its CRC notices), emptied, or junk.
+
+    Plain CSV is only emptied: cut or overwritten text can still be a valid CSV file. Parquet
+    is never overwritten: without page checksums a changed data page is still readable.
+    """
+    kinds = {"csv": ["empty"], "csv.gz": ["truncate", "overwrite", "empty", "garbage"]}
+    kind = draw(st.sampled_from(kinds.get(fmt, ["truncate", "empty", "garbage"])))
+    cut = draw(st.floats(0.1, 0.9))
+    junk = draw(st.binary(min_size=8, max_size=64))
+
+    def change(root: Path, template: Template, key: str) -> Path:
+        path = root / key
+        data = path.read_bytes()
+        if kind == "truncate":
+            path.write_bytes(data[: int(len(data) * cut)])
+        elif kind == "overwrite":
+            at = int(len(data) * cut)
+            path.write_bytes(
+                data[:at] + bytes(b ^ 0x5A for b in data[at : at + 16]) + data[at + 16 :]
+            )
+        elif kind == "empty":
+            path.write_bytes(b"")
+        else:
+            path.write_bytes(junk)
+        return path
+
+    return change
+
+
+@st.composite
+def export_damages(draw: st.DrawFn, template: Template) -> FileDamage:
+    index = draw(st.integers(0, 100))
+    row = draw(st.integers(0, 100))
+    csv_only = ["not-utf8", "extra-cell", "quote", "nul", "not-gzip"]
+    kinds = ["bytes", "missing-column", "number", "timestamp", "empty-key"]
+    if template.fmt != "parquet":
+        kinds += csv_only
+    else:
+        kinds += ["column-type"]
+    if template.manifests:
+        kinds += ["manifest-missing-file", "manifest-garbage"]
+    kinds += ["stray"]
+    kind = draw(st.sampled_from(kinds))
+    if kind == "bytes":
+        return _on_file("bytes damaged", draw(byte_damage(template.fmt)), index)
+    if kind == "missing-column":
+        columns = draw(
+            st.sampled_from(
+                [[c] for c in KEY_COLUMNS]
+                + [[f"{c}_emissions_value" for c in ("total_lbm", "total_mbm")] + _scope_values()]
+            )
+        )
+        return _on_file(f"no {columns[0]} column", _without(columns), index)
+    if kind == "number":
+        column = draw(st.sampled_from(NUMBER_COLUMNS))
+        value = draw(
+            st.one_of(
+                st.text(min_size=1, max_size=15).filter(lambda t: t.strip() and _not_a_float(t)),
+                st.sampled_from(["NaN", "inf", "-Infinity"]),
+                HUGE,
+            )
+        )
+        return _on_file(f"{column} = {value[:20]!r}", _cell(column, value, row), index)
+    if kind == "timestamp":
+        column = draw(st.sampled_from(TIME_COLUMNS))
+        value = draw(st.one_of(st.sampled_from(["2025-13-01", "yesterday", "07/01/2025"]), HUGE))
+        return _on_file(f"{column} = {value[:20]!r}", _cell(column, value, row), index)
+    if kind == "empty-key":
+        column = draw(st.sampled_from(KEY_COLUMNS))
+        return _on_file(
+            f"empty {column}", _cell(column, "" if template.fmt != "parquet" else None, row), index
+        )
+    if kind == "column-type":
+        column = draw(st.sampled_from(["usage_account_id", "region_code", *NUMBER_COLUMNS]))
+        value = draw(
+            st.sampled_from([[1, 2], {"a": 1}, True] if column in KEY_COLUMNS else ["12x", "n/a"])
+        )
+        return _on_file(f"{column} of type {type(value).__name__}", _retyped(column, value), index)
+    if kind == "not-utf8":
+        junk = draw(st.sampled_from([b"\xff", b"\xc3\x28", b"\xed\xa0\x80", b"\xe9t\xe9"]))
+        return _on_file(
+            "not UTF-8", _raw_csv(lambda text: text.replace(b"Amazon", b"Amazon" + junk, 1)), index
+        )
+    if kind == "extra-cell":
+        return _on_file(
+            "a row with an extra cell",
+            _raw_csv(lambda t: t.replace(b"\n", b",extra\n", 2).replace(b",extra\n", b"\n", 1)),
+            index,
+        )
+    if kind == "quote":
+        return _on_file(
+            "an unterminated quote",
+            _raw_csv(lambda t: t.replace(b"\n", b'\n"', 2).replace(b'\n"', b"\n", 1)),
+            index,
+        )
+    if kind == "nul":
+        return _on_file(
+            "a NUL byte", _raw_csv(lambda t: t.replace(b"Amazon", b"Ama\x00zon", 1)), index
+        )
+    if kind == "not-gzip":
+        return _on_file("not compressed", _raw_csv(lambda t: t, compress=False), index)
+    if kind == "manifest-missing-file":
+        return _on_file("the manifest names a deleted file", _deleted, index)
+    if kind == "manifest-garbage":
+        content = draw(
+            st.one_of(
+                st.sampled_from([b"", b"{", b'{"dataFiles": "x"}', b'{"files": []}', b"\xff\xfe"]),
+                st.builds(
+                    lambda v: json.dumps({"dataFiles": v}).encode(),
+                    st.lists(
+                        st.one_of(st.integers(), st.none(), st.text(max_size=8)),
+                        min_size=1,
+                        max_size=3,
+                    ),
+                ),
+            )
+        )
+        return _on_file("a manifest that is not one", _manifest(content), index)
+    return _on_file("a data file outside any partition", _stray, index)
+
+
+def _scope_values() -> list[str]:
+    return [f"total_scope_{s}_emissions_value" for s in ("1", "2_lbm", "2_mbm", "3_lbm", "3_mbm")]
+
+
+def _without(columns: list[str]) -> Callable[[Path, Template, str], Path]:
+    def change(root: Path, template: Template, key: str) -> Path:
+        header, rows = _read_table(root / key, template.fmt)
+        keep = [i for i, name in enumerate(header) if name not in columns]
+        _write_table(
+            root / key,
+            template.fmt,
+            [header[i] for i in keep],
+            [[r[i] for i in keep] for r in rows],
+        )
+        return root / key
+
+    return change
+
+
+def _retyped(column: str, value: Any) -> Callable[[Path, Template, str], Path]:
+    def change(root: Path, template: Template, key: str) -> Path:
+        table = pq.read_table(root / key)
+        index = table.column_names.index(column)
+        table = table.set_column(index, column, pa.array([value] * table.num_rows))
+        pq.write_table(table, root / key)
+        return root / key
+
+    return change
+
+
+def _raw_csv(
+    edit: Callable[[bytes], bytes], *, compress: bool = True
+) -> Callable[[Path, Template, str], Path]:
+    def change(root: Path, template: Template, key: str) -> Path:
+        path = root / key
+        data = path.read_bytes()
+        text = gzip.decompress(data) if template.fmt == "csv.gz" else data
+        edited = edit(text)
+        path.write_bytes(gzip.compress(edited) if template.fmt == "csv.gz" and compress else edited)
+        return path
+
+    return change
+
+
+def _deleted(root: Path, template: Template, key: str) -> Path:
+    (root / key).unlink()
+    return root / key
+
+
+def _manifest_of(root: Path, key: str) -> Path:
+    partition = "/".join(key.split("/")[1:3])  # data/<model>/<period>/file
+    return next((root / "metadata" / partition).glob("*Manifest.json"))
+
+
+def _manifest(content: bytes) -> Callable[[Path, Template, str], Path]:
+    def change(root: Path, template: Template, key: str) -> Path:
+        manifest = _manifest_of(root, key)
+        manifest.write_bytes(content)
+        return manifest
+
+    return change
+
+
+def _stray(root: Path, template: Template, key: str) -> Path:
+    stray = root / "data" / "usage_period=2025-07" / Path(key).name
+    stray.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(root / key, stray)
+    return stray
+
+
+def export_state_problems(run: TapRun, root: Path, template: Template, damaged: Path) -> list[str]:
+    """Files bookmarked that are damaged, or whose rows were not all emitted before the state."""
+    emitted: Counter[str] = Counter()
+    problems = []
+    for message in run.messages:
+        if message["type"] == "RECORD" and message["stream"] == EXPORT:
+            emitted[message["record"]["_source_file"]] += 1
+        elif message["type"] == "STATE":
+            done = message["value"].get("bookmarks", {}).get(EXPORT, {}).get("files", {})
+            for key in done:
+                path = root / key
+                if path == damaged:
+                    problems.append(f"{key} is bookmarked although it could not be read")
+                elif emitted[str(path)] != template.rows.get(key):
+                    read, total = emitted[str(path)], template.rows.get(key)
+                    problems.append(f"{key} is bookmarked after {read} of {total} rows")
+    return problems
+
+
+@pytest.fixture(scope="module")
+def export_tap(workdir, export_templates) -> tuple[InProcessTap, dict[str, Any]]:
+    tap = InProcessTap(TapAwsCarbon, workdir)
+    some = next(iter(export_templates.values()))
+    catalog = tap.catalog(export_config(some.root), [EXPORT])
+    for template in export_templates.values():
+        clean = tap.run(export_config(template.root), catalog=catalog)
+        assert clean.returncode == 0, clean.stderr[-3000:]
+        assert len(clean.records(EXPORT)) == sum(template.rows.values())
+    return tap, catalog
+
+
+def export_config(root: Path) -> dict[str, Any]:
+    # The API streams are not selected; their window is one the API is never asked about.
+    return {"carbon_export_uri": str(root), "start_date": "2030-01-01", "end_date": "2030-02-01"}
+
+
+@contextmanager
+def _copy(template: Template) -> Iterator[Path]:
+    folder = Path(tempfile.mkdtemp(prefix="export-case-"))
+    root = folder / "export"
+    shutil.copytree(template.root, root)
+    try:
+        yield root.resolve()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@st.composite
+def export_cases(
+    draw: st.DrawFn, templates: dict[tuple[str, bool], Template]
+) -> tuple[Template, FileDamage]:
+    template = templates[draw(st.sampled_from(VARIANTS))]
+    return template, draw(export_damages(template))
+
+
+def test_malformed_export_files_fail_in_one_line_naming_the_file(export_tap, export_templates):
+    tap, catalog = export_tap
+    tally = Tally("aws", planned=examples(30, 160)["max_examples"])
+
+    @settings(**examples(30, 160))
+    @given(export_cases(export_templates))
+    def case(example: tuple[Template, FileDamage]) -> None:
+        template, damage = example
+        with _copy(template) as root:
+            damaged = damage.apply(root, template)
+            run = tap.run(export_config(root), catalog=catalog)
+            tally.check_failure(
+                f"{template.fmt}{' + manifests' if template.manifests else ''}: {damage.what}",
+                run,
+                [str(damaged), damaged.relative_to(root).as_posix()],
+                extra_state_check=lambda r: export_state_problems(r, root, template, damaged),
+            )
+
+    case()
+    tally.finish()
+
+
+@dataclass(frozen=True)
+class UnusualFile:
+    """A valid but unusual change to one file; `kept` is (column, value) some record shows."""
+
+    what: str
+    apply: Callable[[Path, Template, str], None]
+    kept: tuple[str, Any] | None = None
+    drops_rows: bool = False  # the file ends up with no rows
+
+
+def _edit_table(edit: Callable[[list[str], list[list[Any]]], None]) -> Callable[..., None]:
+    def change(root: Path, template: Template, key: str) -> None:
+        header, rows = _read_table(root / key, template.fmt)
+        edit(header, rows)
+        _write_table(root / key, template.fmt, header, rows)
+
+    return change
+
+
+def _set_cell(column: str, value: Any) -> Callable[..., None]:
+    def edit(header: list[str], rows: list[list[Any]]) -> None:
+        rows[0][header.index(column)] = value
+
+    return _edit_table(edit)
+
+
+@st.composite
+def unusual_files(draw: st.DrawFn, fmt: str) -> UnusualFile:
+    kinds = ["extra-column", "unit", "number", "account", "region", "header-only", "reordered"]
+    kinds += ["no-model-column"]
+    if fmt != "parquet":
+        kinds += ["bom", "crlf"]
+    kind = draw(st.sampled_from(kinds))
+    if kind == "extra-column":
+        value = draw(st.text(alphabet=string.ascii_letters + " -", min_size=1, max_size=12))
+
+        def add(header: list[str], rows: list[list[Any]]) -> None:
+            header.append("total_scope_3_category_1_emissions_value")
+            for row in rows:
+                row.append(value)
+
+        return UnusualFile(
+            "a column AWS added later",
+            _edit_table(add),
+            ("_extra_columns", {"total_scope_3_category_1_emissions_value": value}),
+        )
+    if kind == "unit":
+        unit = draw(st.sampled_from(["kgCO2e", "MTCO2e-v2", "tCO2e"]))
+        return UnusualFile(
+            f"unit {unit}",
+            _set_cell("total_lbm_emissions_unit", unit),
+            ("total_lbm_emissions_unit", unit),
+        )
+    if kind == "number":
+        number = draw(st.sampled_from([0.0, -0.000001, -12.5]))
+        cell = number if fmt == "parquet" else repr(number)
+        return UnusualFile(
+            f"value {number}",
+            _set_cell("total_mbm_emissions_value", cell),
+            ("total_mbm_emissions_value", number),
+        )
+    if kind == "account":
+        account = "0" * draw(st.integers(3, 11))
+        account += "7" * (12 - len(account))
+        return UnusualFile(
+            f"account {account}",
+            _set_cell("usage_account_id", account),
+            ("usage_account_id", account),
+        )
+    if kind == "region":
+        region = draw(st.sampled_from(["mx-central-1", "ap-southeast-7"]))
+        return UnusualFile(
+            f"new region {region}", _set_cell("region_code", region), ("region_code", region)
+        )
+    if kind == "header-only":
+        return UnusualFile(
+            "a file with a header and no rows", _edit_table(lambda h, r: r.clear()), drops_rows=True
+        )
+    if kind == "reordered":
+
+        def reorder(header: list[str], rows: list[list[Any]]) -> None:
+            order = list(reversed(range(len(header))))
+            header[:] = [header[i] for i in order]
+            rows[:] = [[row[i] for i in order] for row in rows]
+
+        return UnusualFile("columns in another order", _edit_table(reorder))
+    if kind == "no-model-column":
+
+        def drop(header: list[str], rows: list[list[Any]]) -> None:
+            at = header.index("model_version")
+            del header[at]
+            for row in rows:
+                del row[at]
+
+        return UnusualFile(
+            "no model_version column (the partition has it)",
+            _edit_table(drop),
+            ("model_version", "v3.0.0"),
+        )
+    if kind == "bom":
+        return UnusualFile("a UTF-8 byte order mark", _raw_text(lambda t: b"\xef\xbb\xbf" + t))
+    return UnusualFile("CRLF line ends", _raw_text(lambda t: t.replace(b"\n", b"\r\n")))
+
+
+def _raw_text(edit: Callable[[bytes], bytes]) -> Callable[..., None]:
+    def change(root: Path, template: Template, key: str) -> None:
+        _raw_csv(edit)(root, template, key)
+
+    return change
+
+
+def test_unusual_but_valid_export_files_load_with_their_values_kept(export_tap, export_templates):
+    tap, catalog = export_tap
+    problems: list[str] = []
+
+    @settings(**examples(12, 60))
+    @given(st.sampled_from(VARIANTS), st.data())
+    def case(variant: tuple[str, bool], data: st.DataObject) -> None:
+        template = export_templates[variant]
+        unusual = data.draw(unusual_files(template.fmt))
+        key = template.files[data.draw(st.integers(0, len(template.files) - 1))]
+        with _copy(template) as root:
+            unusual.apply(root, template, key)
+            run = tap.run(export_config(root), catalog=catalog)
+        records = run.records(EXPORT)
+        expected = sum(template.rows.values()) - (template.rows[key] if unusual.drops_rows else 0)
+        what = f"{template.fmt}: {unusual.what}"
+        if run.returncode != 0:
+            problems.append(f"[{what}] failed: {run.error_lines[-1:]}")
+        elif len(records) != expected:
+            problems.append(f"[{what}] {len(records)} records, not {expected}")
         elif unusual.kept and not any(r.get(unusual.kept[0]) == unusual.kept[1] for r in records):
             problems.append(f"[{what}] no record kept {unusual.kept[0]} = {unusual.kept[1]!r}")
 

@@ -12,8 +12,8 @@ A failure is *clear* when all of these hold:
 - exactly one ERROR line, at most `MAX_LINE` characters long;
 - the line names what is wrong: one of the subjects the example knows about (the stream, the
   API operation, the file or its URI, or the setting);
-- the line says what to do: it contains one of `REMEDIES` (an imperative such as "check",
-  "fix", "re-deliver", "set", or the "What to do:" of provider errors);
+- the line says what to do: a clause opens with one of `REMEDY_VERBS` ("…; re-deliver the
+  file", "… — check sustainability_endpoint_url", ". What to do: grant …");
 - no test secret appears in stdout or stderr.
 
 The tests at the bottom feed the judge runs it must refuse, so a judge that waves everything
@@ -46,15 +46,17 @@ from tests.conftest import CAPTURED_OUTPUT, TEST_SECRETS, TapRun
 from tests.reliability.figures import FULL, record, trials
 
 MAX_LINE = 1000  # an error line longer than this is a dump, not a sentence
-REMEDIES = (
-    "what to do",
+# What to do, as an imperative opening a clause: "…; re-deliver the file", "… — check X",
+# ". What to do: grant …", "Config validation failed: …. Fix these settings".
+REMEDY_VERBS = (
     "check",
     "fix",
     "re-deliver",
     "re-export",
     "re-run",
+    "retry",
     "remove",
-    "set ",
+    "set",
     "point",
     "grant",
     "upgrade",
@@ -62,13 +64,16 @@ REMEDIES = (
     "raise",
     "lower",
     "restore",
-    "add them",
+    "add",
     "export",
     "report",
-    "use ",
-    "must",
+    "use",
+    "give",
+    "delete",
 )
-_REMEDY = re.compile("|".join(re.escape(r) for r in REMEDIES), re.IGNORECASE)
+_REMEDY = re.compile(
+    r"(?:[;:—.]|\bor|\band|\bthen)\s+(?:" + "|".join(REMEDY_VERBS) + r")\b", re.IGNORECASE
+)
 # The console format is "<time> | <LEVEL> | <logger> | <message>".
 _LOG_LINE = re.compile(r"^\S+ \S+ \| (?P<level>[A-Z]+)\s*\| [^|]*\| (?P<message>.*)$")
 
@@ -352,6 +357,7 @@ def _run(code: int, stderr: str, stdout: str = "") -> TapRun:
         (_run(1, _PREFIX + "carbon_emissions: check " + "x" * MAX_LINE), "characters long"),
         (_run(1, _PREFIX + "something went wrong; check the logs"), "names none"),
         (_run(1, _PREFIX + "carbon_emissions: KeyError 'Results'"), "does not say what to do"),
+        (_run(1, _PREFIX + "carbon_emissions: not a clean CSV export"), "does not say what to do"),
         (
             _run(1, _PREFIX + f"carbon_emissions: check {TEST_SECRETS['azure_client_secret']}"),
             "secret",
