@@ -89,7 +89,10 @@ def file_columns(file: CurFile) -> dict[str, str]:
         try:
             schema = pq.read_schema(file.path)
         except (pa.ArrowInvalid, OSError) as exc:
-            raise CurFileError(f"{file.uri}: not a readable Parquet file ({exc})") from None
+            raise CurFileError(
+                f"{file.uri}: not a readable Parquet file ({_reason(str(exc))[:120]}); "
+                "re-deliver the file or remove it"
+            ) from None
         return {field.name: _family(field.type) for field in schema}
     try:
         opener = gzip.open if file.format == "csv.gz" else open
@@ -217,6 +220,18 @@ class _Projection:
         return " + ".join(counts)
 
 
+def _cut(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _reason(message: str) -> str:
+    """DuckDB's error on one line, without the quoted input line (data, possibly huge) and the
+    reader options and fixes it lists after it."""
+    head = message.split("Possible fixes:", 1)[0]
+    kept = [line for line in head.splitlines() if not line.strip().startswith("Original Line:")]
+    return " ".join(" ".join(kept).split())
+
+
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -273,9 +288,20 @@ class DailyAggregator:
             f"max(storage_media), {projection.bad_count()} "
             f"FROM (SELECT {select} FROM {scan}) GROUP BY {group}"
         )
-        self._run(sql, files)
+        try:
+            self._run(sql, files)
+        except CurFileError:
+            self._blame_one(files, columns)  # a scan of several files: name the broken one
+            raise
         if self._db.execute("SELECT coalesce(sum(bad_rows), 0) FROM partial").fetchone()[0]:
             self._report_bad_row(files, columns, select, bad)
+
+    def _blame_one(self, files: Sequence[CurFile], columns: dict[str, str]) -> None:
+        """Read each file alone; the first that fails is reported by name. Error path only."""
+        if len(files) < 2:
+            return
+        for file in files:
+            self._run(f"SELECT count(*) FROM {self._scan([file], columns)}", [file])
 
     def _scan(self, files: Sequence[CurFile], columns: dict[str, str]) -> str:
         paths = "[" + ", ".join(_literal(str(f.path)) for f in files) + "]"
@@ -298,7 +324,7 @@ class DailyAggregator:
                 f"cur_memory_limit_mb={self.memory_limit_mb} allows; raise cur_memory_limit_mb"
             ) from None
         except duckdb.Error as exc:
-            message = " ".join(str(exc).split())
+            message = _reason(str(exc))
             for file in files:
                 message = message.replace(str(file.path), file.uri)
             names = (
@@ -322,10 +348,10 @@ class DailyAggregator:
                 f"FROM {self._scan([file], columns)}) WHERE is_bad ORDER BY row_number LIMIT 1"
             ).fetchone()
             if found:
-                number, start, amount, cost = found
+                number, start, amount, cost = (_cut(repr(value)) for value in found)
                 raise CurFileError(
-                    f"{file.uri} row {number}: usage start {start!r}, usage amount {amount!r}, "
-                    f"unblended cost {cost!r} — a date or number cannot be read; fix or "
+                    f"{file.uri} row {number}: usage start {start}, usage amount {amount}, "
+                    f"unblended cost {cost} — a date or number cannot be read; fix or "
                     "re-deliver the file"
                 )
 

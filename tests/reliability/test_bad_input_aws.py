@@ -37,6 +37,7 @@ from tap_aws_carbon.tap import TapAwsCarbon
 from tests.aws.conftest import ACCESS_KEY
 from tests.conftest import TEST_SECRETS, TapRun
 from tests.fakes._http import Reply, Request
+from tests.fakes.aws_cur import line_items, snake, write_cur2, write_legacy_cur
 from tests.fakes.aws_data import synthetic_rows, synthetic_water_rows
 from tests.fakes.aws_export import write_export
 from tests.fakes.aws_sustainability import (
@@ -1108,6 +1109,299 @@ def test_unusual_but_valid_export_files_load_with_their_values_kept(export_tap, 
             problems.append(f"[{what}] {len(records)} records, not {expected}")
         elif unusual.kept and not any(r.get(unusual.kept[0]) == unusual.kept[1] for r in records):
             problems.append(f"[{what}] no record kept {unusual.kept[0]} = {unusual.kept[1]!r}")
+
+    case()
+    assert not problems, "\n".join(problems[:20])
+
+
+# --- Cost and Usage Reports (local-folder mode) --------------------------------------------------
+
+CUR = "cur_usage_daily"
+CUR_VARIANTS = [("legacy", "csv.gz"), ("legacy", "parquet"), ("2.0", "csv.gz"), ("2.0", "parquet")]
+
+
+@dataclass
+class CurTemplate:
+    root: Path
+    generation: str
+    fmt: str
+    files: list[str]  # data files below the root
+
+    def column(self, legacy: str) -> str:
+        """A column's name in this layout: `lineItem/UsageAmount` or `line_item_usage_amount`."""
+        return legacy if self.generation == "legacy" and self.fmt != "parquet" else snake(legacy)
+
+
+@pytest.fixture(scope="module")
+def cur_templates(workdir) -> dict[tuple[str, str], CurTemplate]:
+    items = line_items(date(2026, 1, 1), 60, seed=21) + line_items(date(2026, 2, 1), 40, seed=22)
+    templates = {}
+    for generation, fmt in CUR_VARIANTS:
+        root = workdir / f"cur-{generation}-{fmt}"
+        if generation == "legacy":
+            written = write_legacy_cur(root, items, fmt=fmt, chunk_rows=25)
+        else:
+            written = write_cur2(root, items, fmt=fmt, chunk_rows=25)
+        keys = [p.relative_to(root).as_posix() for p in written]
+        templates[(generation, fmt)] = CurTemplate(root, generation, fmt, keys)
+    return templates
+
+
+def cur_config(root: Path) -> dict[str, Any]:
+    return {"cur_uri": str(root), "start_date": "2030-01-01", "end_date": "2030-02-01"}
+
+
+@pytest.fixture(scope="module")
+def cur_tap(workdir, cur_templates) -> tuple[InProcessTap, dict[str, Any], int]:
+    tap = InProcessTap(TapAwsCarbon, workdir)
+    some = next(iter(cur_templates.values()))
+    catalog = tap.catalog(cur_config(some.root), [CUR])
+    counts = set()
+    for template in cur_templates.values():
+        clean = tap.run(cur_config(template.root), catalog=catalog)
+        assert clean.returncode == 0, clean.stderr[-3000:]
+        counts.add(sum(r["line_item_count"] for r in clean.records(CUR)))
+    assert counts == {100}, counts
+    return tap, catalog, 100
+
+
+def _period_of(key: str) -> str:
+    """The billing period (YYYY-MM) a CUR file belongs to, from its folder."""
+    for part in key.split("/"):
+        if part.startswith("BILLING_PERIOD="):
+            return part.removeprefix("BILLING_PERIOD=")
+        if len(part) == 17 and part[8] == "-" and part[:8].isdigit():
+            return f"{part[:4]}-{part[4:6]}"
+    raise AssertionError(f"no billing period in {key}")
+
+
+def _cur_cell(legacy: str, value: str, row: int) -> Callable[[Path, CurTemplate, str], Path]:
+    """One cell of one file set to `value`; a typed Parquet column becomes text first."""
+
+    def change(root: Path, template: CurTemplate, key: str) -> Path:
+        path, column = root / key, template.column(legacy)
+        if template.fmt == "parquet":
+            table = pq.read_table(path)
+            at = table.column_names.index(column)
+            cells = [
+                v.isoformat() if hasattr(v, "isoformat") else None if v is None else str(v)
+                for v in table.column(at).to_pylist()
+            ]
+            cells[row % len(cells)] = value
+            pq.write_table(table.set_column(at, column, pa.array(cells, pa.string())), path)
+            return path
+        header, rows = _read_table(path, template.fmt)
+        rows[row % len(rows)][header.index(column)] = value
+        _write_table(path, template.fmt, header, rows)
+        return path
+
+    return change
+
+
+def _cur_without(legacy: str) -> Callable[[Path, CurTemplate, str], Path]:
+    def change(root: Path, template: CurTemplate, key: str) -> Path:
+        path, column = root / key, template.column(legacy)
+        if template.fmt == "parquet":
+            table = pq.read_table(path)
+            pq.write_table(table.drop_columns([column]), path)
+            return path
+        header, rows = _read_table(path, template.fmt)
+        at = header.index(column)
+        _write_table(
+            path, template.fmt, header[:at] + header[at + 1 :], [r[:at] + r[at + 1 :] for r in rows]
+        )
+        return path
+
+    return change
+
+
+def _cur_manifest(root: Path, template: CurTemplate, key: str) -> Path:
+    """The manifest that lists `key`: the period's own (legacy) or the one under metadata/."""
+    if template.generation == "legacy":
+        return (root / key).parent.parent / "daily-Manifest.json"
+    return next((root / "metadata" / f"BILLING_PERIOD={_period_of(key)}").glob("*Manifest.json"))
+
+
+@dataclass(frozen=True)
+class CurDamage:
+    what: str
+    change: Callable[[Path, CurTemplate, str], Path]
+    index: int
+
+
+@st.composite
+def cur_damages(draw: st.DrawFn, template: CurTemplate) -> CurDamage:
+    index, row = draw(st.integers(0, 100)), draw(st.integers(0, 100))
+    kinds = ["bytes", "amount", "date", "missing-column", "manifest-missing-file"]
+    kinds += ["manifest-garbage", "manifest-no-id"]
+    if template.fmt == "csv.gz":
+        kinds += ["not-utf8", "extra-cell", "quote"]
+    kind = draw(st.sampled_from(kinds))
+    if kind == "bytes":
+        damage = draw(byte_damage(template.fmt))
+        return CurDamage("bytes damaged", lambda r, t, k: damage(r, t, k), index)  # type: ignore[arg-type]
+    if kind == "amount":
+        column = draw(st.sampled_from(["lineItem/UsageAmount", "lineItem/UnblendedCost"]))
+        value = draw(
+            st.one_of(
+                st.sampled_from(["12x", "n/a", "1,5", "--1", "0x1F"]),
+                st.text(alphabet="abcdefghij%$", min_size=1, max_size=10),
+                HUGE.map(lambda z: "1" + z),
+            )
+        )
+        return CurDamage(f"{column} = {value[:12]!r}", _cur_cell(column, value, row), index)
+    if kind == "date":
+        value = draw(st.sampled_from(["yesterday", "2026-13-01T00:00:00Z", "01/02/2026", "x"]))
+        return CurDamage(
+            f"usage start {value!r}", _cur_cell("lineItem/UsageStartDate", value, row), index
+        )
+    if kind == "missing-column":
+        column = draw(
+            st.sampled_from(
+                [
+                    "lineItem/UsageAccountId",
+                    "lineItem/ProductCode",
+                    "lineItem/UsageAmount",
+                    "lineItem/UsageStartDate",
+                    "lineItem/LineItemType",
+                ]
+            )
+        )
+        return CurDamage(f"no {column}", _cur_without(column), index)
+    if kind == "not-utf8":
+        junk = draw(st.sampled_from([b"\xff", b"\xc3\x28", b"\xe9t\xe9"]))
+        edit = _raw_csv(lambda t: t.replace(b"Amazon", b"Amazon" + junk, 1))
+        return CurDamage("not UTF-8", edit, index)  # type: ignore[arg-type]
+    if kind == "extra-cell":
+        edit = _raw_csv(lambda t: t.replace(b"\n", b",extra\n", 2).replace(b",extra\n", b"\n", 1))
+        return CurDamage("a row with an extra cell", edit, index)  # type: ignore[arg-type]
+    if kind == "quote":
+        edit = _raw_csv(lambda t: t.replace(b"\n", b'\n"', 2).replace(b'\n"', b"\n", 1))
+        return CurDamage("an unterminated quote", edit, index)  # type: ignore[arg-type]
+    if kind == "manifest-missing-file":
+        return CurDamage("the manifest names a deleted file", _deleted, index)  # type: ignore[arg-type]
+    if kind == "manifest-garbage":
+        content = draw(
+            st.sampled_from([b"", b"{", b"[]", b'{"reportKeys": 3, "dataFiles": 3}', b"\xff\xfe"])
+        )
+
+        def garbage(root: Path, template: CurTemplate, key: str) -> Path:
+            manifest = _cur_manifest(root, template, key)
+            manifest.write_bytes(content)
+            return manifest
+
+        return CurDamage("a manifest that is not one", garbage, index)
+
+    def no_id(root: Path, template: CurTemplate, key: str) -> Path:
+        manifest = _cur_manifest(root, template, key)
+        document = json.loads(manifest.read_text())
+        document.pop("assemblyId" if template.generation == "legacy" else "executionId")
+        manifest.write_text(json.dumps(document))
+        return manifest
+
+    return CurDamage("a manifest without its delivery id", no_id, index)
+
+
+def cur_state_problems(run: TapRun, bad_period: str) -> list[str]:
+    """Periods bookmarked that are damaged, or bookmarked before any of their rows went out."""
+    emitted: Counter[str] = Counter()
+    problems = []
+    for message in run.messages:
+        if message["type"] == "RECORD" and message["stream"] == CUR:
+            emitted[message["record"]["billing_period"]] += 1
+        elif message["type"] == "STATE":
+            done = message["value"].get("bookmarks", {}).get(CUR, {}).get("periods", {})
+            for period in done:
+                if period == bad_period:
+                    problems.append(f"{period} is bookmarked although a file of it is damaged")
+                elif not emitted[period]:
+                    problems.append(f"{period} is bookmarked before any of its rows went out")
+    return problems
+
+
+@st.composite
+def cur_cases(
+    draw: st.DrawFn, templates: dict[tuple[str, str], CurTemplate]
+) -> tuple[CurTemplate, CurDamage]:
+    template = templates[draw(st.sampled_from(CUR_VARIANTS))]
+    return template, draw(cur_damages(template))
+
+
+def test_malformed_cur_files_fail_in_one_line_naming_the_file(cur_tap, cur_templates):
+    tap, catalog, _lines = cur_tap
+    tally = Tally("aws", planned=examples(20, 120)["max_examples"])
+
+    @settings(**examples(20, 120))
+    @given(cur_cases(cur_templates))
+    def case(example: tuple[CurTemplate, CurDamage]) -> None:
+        template, damage = example
+        key = template.files[damage.index % len(template.files)]
+        folder = Path(tempfile.mkdtemp(prefix="cur-case-"))
+        try:
+            root = (folder / "cur").resolve()
+            shutil.copytree(template.root, root)
+            damaged = damage.change(root, template, key)  # type: ignore[arg-type]
+            run = tap.run(cur_config(root), catalog=catalog)
+            tally.check_failure(
+                f"{template.generation} {template.fmt}: {damage.what}",
+                run,
+                [str(damaged), damaged.relative_to(root).as_posix()],
+                extra_state_check=lambda r: cur_state_problems(r, _period_of(key)),
+            )
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    case()
+    tally.finish()
+
+
+@st.composite
+def unusual_cur(draw: st.DrawFn) -> tuple[str, str, str, tuple[str, Any] | None]:
+    """(what, legacy column, new text value, (record column, kept value) or None)."""
+    kind = draw(st.sampled_from(["line-type", "region", "account", "negative", "zero"]))
+    if kind == "line-type":
+        value = draw(st.sampled_from(["SavingsPlanNegation", "BundledDiscount", "FutureType"]))
+        return f"line item type {value}", "lineItem/LineItemType", value, ("line_item_type", value)
+    if kind == "region":
+        value = draw(st.sampled_from(["mx-central-1", "ap-southeast-7"]))
+        return f"region {value}", "product/regionCode", value, ("region", value)
+    if kind == "account":
+        value = "0" * draw(st.integers(3, 11))
+        value += "5" * (12 - len(value))
+        return f"account {value}", "lineItem/UsageAccountId", value, ("usage_account_id", value)
+    if kind == "negative":
+        return "a negative cost (a credit)", "lineItem/UnblendedCost", "-3.25", None
+    return "a zero usage amount", "lineItem/UsageAmount", "0", None
+
+
+def test_unusual_but_valid_cur_files_load_with_their_values_kept(cur_tap, cur_templates):
+    tap, catalog, line_count = cur_tap
+    problems: list[str] = []
+
+    @settings(**examples(8, 40))
+    @given(st.sampled_from(CUR_VARIANTS), unusual_cur(), st.integers(0, 100), st.integers(0, 100))
+    def case(variant: tuple[str, str], unusual: tuple, index: int, row: int) -> None:
+        template = cur_templates[variant]
+        what, column, value, kept = unusual
+        if template.generation == "2.0" and column == "product/regionCode":
+            column = "product/region_code"  # CUR 2.0 has its own column for it
+        key = template.files[index % len(template.files)]
+        folder = Path(tempfile.mkdtemp(prefix="cur-unusual-"))
+        try:
+            root = (folder / "cur").resolve()
+            shutil.copytree(template.root, root)
+            _cur_cell(column, value, row)(root, template, key)
+            run = tap.run(cur_config(root), catalog=catalog)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        records = run.records(CUR)
+        label = f"{template.generation} {template.fmt}: {what}"
+        if run.returncode != 0:
+            problems.append(f"[{label}] failed: {run.error_lines[-1:]}")
+        elif sum(r["line_item_count"] for r in records) != line_count:
+            problems.append(f"[{label}] line items lost or added")
+        elif kept and not any(r.get(kept[0]) == kept[1] for r in records):
+            problems.append(f"[{label}] no record kept {kept[0]} = {kept[1]!r}")
 
     case()
     assert not problems, "\n".join(problems[:20])
