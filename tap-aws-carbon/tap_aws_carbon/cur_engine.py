@@ -33,6 +33,8 @@ FETCH_ROWS = 10_000
 # DuckDB reads CSV in buffers of 32 MB by default, one per file being read; 8 MB keeps
 # the reader's memory small at no measured cost in speed (benchmarks/run.py).
 CSV_BUFFER_BYTES = 8 * 2**20
+# Partial aggregates beyond this many rows (and twice the last merge) are merged in place.
+COMPACT_ROWS = 200_000
 
 # Output dimension -> column names that may hold it, most specific first.
 DIMENSIONS: dict[str, tuple[str, ...]] = {
@@ -246,6 +248,7 @@ class DailyAggregator:
         memory_limit_mb: int = 256,
         threads: int | None = None,
         temp_dir: str | None = None,
+        compact_rows: int = COMPACT_ROWS,
     ) -> None:
         config: dict[str, Any] = {
             "memory_limit": f"{memory_limit_mb}MB",
@@ -258,6 +261,8 @@ class DailyAggregator:
             config["temp_directory"] = temp_dir
         self.tags = list(tags)
         self.memory_limit_mb = memory_limit_mb
+        self._compacted_rows = 0
+        self._compact_rows = compact_rows
         self._db = duckdb.connect(":memory:", config=config)
         # DuckDB draws its progress bar on stdout, which carries the Singer messages.
         self._db.execute("SET enable_progress_bar = false")
@@ -293,8 +298,31 @@ class DailyAggregator:
         except CurFileError:
             self._blame_one(files, columns)  # a scan of several files: name the broken one
             raise
-        if self._db.execute("SELECT coalesce(sum(bad_rows), 0) FROM partial").fetchone()[0]:
+        rows, bad_rows = self._db.execute(
+            "SELECT count(*), coalesce(sum(bad_rows), 0) FROM partial"
+        ).fetchone()
+        if bad_rows:
             self._report_bad_row(files, columns, select, bad)
+        if rows > self._compact_rows and rows > 2 * self._compacted_rows:
+            self._compact()
+
+    def _compact(self) -> None:
+        """Merge the partial aggregates of earlier scans so the table stays near the size of
+        one delivery's daily groups, however many file groups the delivery has."""
+        self._db.execute(f"CREATE TABLE merged AS {self._merge_sql(order=False)}")
+        self._db.execute("DROP TABLE partial")
+        self._db.execute("ALTER TABLE merged RENAME TO partial")
+        self._compacted_rows = self._db.execute("SELECT count(*) FROM partial").fetchone()[0]
+
+    def _merge_sql(self, *, order: bool) -> str:
+        group = ", ".join(self._group)
+        return (
+            f"SELECT {group}, sum(usage_amount) AS usage_amount, "
+            "sum(unblended_cost) AS unblended_cost, sum(line_item_count) AS line_item_count, "
+            "max(vcpu) AS vcpu, max(memory) AS memory, max(volume_type) AS volume_type, "
+            "max(storage_media) AS storage_media, sum(bad_rows) AS bad_rows FROM partial "
+            f"GROUP BY {group}" + (f" ORDER BY {group}" if order else "")
+        )
 
     def _blame_one(self, files: Sequence[CurFile], columns: dict[str, str]) -> None:
         """Read each file alone; the first that fails is reported by name. Error path only."""
@@ -362,17 +390,11 @@ class DailyAggregator:
 
     def results(self) -> Iterator[dict[str, Any]]:
         """One dict per daily group, in key order, fetched in bounded batches."""
-        group = ", ".join(self._group)
-        cursor = self._db.execute(
-            f"SELECT {group}, sum(usage_amount) AS usage_amount, "
-            "sum(unblended_cost) AS unblended_cost, sum(line_item_count) AS line_item_count, "
-            "max(vcpu) AS vcpu, max(memory) AS memory, max(volume_type) AS volume_type, "
-            f"max(storage_media) AS storage_media FROM partial GROUP BY {group} ORDER BY {group}"
-        )
-        names = [d[0] for d in cursor.description]
+        cursor = self._db.execute(self._merge_sql(order=True))
+        names = [d[0] for d in cursor.description[:-1]]  # all but bad_rows, always 0 here
         while rows := cursor.fetchmany(FETCH_ROWS):
             for row in rows:
-                yield self._record(dict(zip(names, row, strict=True)))
+                yield self._record(dict(zip(names, row, strict=False)))
 
     def _record(self, row: dict[str, Any]) -> dict[str, Any]:
         tags = {tag: row.pop(f"tag_{i}") or None for i, tag in enumerate(self.tags)}

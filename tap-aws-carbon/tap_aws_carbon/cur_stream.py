@@ -151,10 +151,12 @@ class CurUsageDailyStream(DirectEmitMixin, Stream):
                 temp_dir=spill,
             )
             try:
-                # Files go in groups of one per thread: a single gzip stream cannot be read in
-                # parallel, several can; S3 objects are spooled to disk one group at a time.
+                # A local delivery is read in one scan, so no thread waits for another's
+                # file; S3 objects are spooled to disk one group per thread at a time (a
+                # gzip stream is read by one thread, so a group keeps every thread busy).
                 files = list(delivery.files)
-                for start in range(0, len(files), threads):
+                step = threads if source.spools else max(len(files), 1)
+                for start in range(0, len(files), step):
                     with ExitStack() as stack:
                         group = [
                             CurFile(
@@ -162,7 +164,7 @@ class CurUsageDailyStream(DirectEmitMixin, Stream):
                                 source.uri_of(info.key),
                                 file_format(info.key) or "csv",
                             )
-                            for info in files[start : start + threads]
+                            for info in files[start : start + step]
                         ]
                         for batch in _same_layout(group):
                             aggregator.add(batch)

@@ -29,6 +29,7 @@ class FileInfo:
 class ExportSource(Protocol):
     uri: str
     setting: str  # the tap setting that names this root, for messages
+    spools: bool  # local_copy writes a temporary copy (disk use grows with files held at once)
 
     def list(self) -> Iterator[FileInfo]: ...
 
@@ -43,6 +44,8 @@ class ExportSource(Protocol):
 
 class LocalSource:
     """A folder on disk laid out like the S3 export (air-gapped use, the demo)."""
+
+    spools = False
 
     def __init__(self, root: str, setting: str = "carbon_export_uri") -> None:
         self.root = Path(root.removeprefix("file://")).expanduser().resolve()
@@ -81,6 +84,8 @@ class LocalSource:
 
 class S3Source:
     """An s3://bucket/prefix read with boto3's paginator and streaming bodies."""
+
+    spools = True
 
     def __init__(self, uri: str, client: Any, setting: str = "carbon_export_uri") -> None:
         parts = urlsplit(uri)

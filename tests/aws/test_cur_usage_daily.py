@@ -234,3 +234,23 @@ def test_too_little_memory_is_reported_as_the_setting_to_raise(tmp_path, items):
         aggregator.close()
     message = str(failure.value)
     assert "raise cur_memory_limit_mb" in message and "\n" not in message, message
+
+
+def test_merging_partial_aggregates_changes_no_total(tmp_path, items):
+    """Deliveries read in many file groups merge their partial sums as they go."""
+    from tap_aws_carbon.cur_engine import CurFile, DailyAggregator
+
+    files = write_legacy_cur(tmp_path / "cur", items[:400], fmt="csv.gz", chunk_rows=40)
+    assert len(files) >= 8
+    results = []
+    for compact_rows in (10**9, 1):  # never merge; merge after every group
+        aggregator = DailyAggregator(threads=1, compact_rows=compact_rows)
+        try:
+            for start in range(0, len(files), 2):
+                group = files[start : start + 2]
+                aggregator.add([CurFile(f, str(f), "csv.gz") for f in group])
+            results.append(list(aggregator.results()))
+        finally:
+            aggregator.close()
+    assert results[0] == results[1]
+    assert sum(r["line_item_count"] for r in results[1]) == 400
