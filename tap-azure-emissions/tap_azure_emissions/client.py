@@ -6,13 +6,16 @@ Also the two helper calls that are not streams: the subscriptions list (when no
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import math
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from urllib.parse import urlsplit
 
 import requests
 from carbon_taps_shared.errors import ErrorClass, ProviderError
 from carbon_taps_shared.ratelimit import TokenBucket
 from carbon_taps_shared.retry import RetryingRESTMixin, RetryPolicy
+from carbon_taps_shared.tapbase import TapUserError
 from carbon_taps_shared.telemetry import Telemetry
 from singer_sdk import typing as th
 from singer_sdk.authenticators import APIAuthenticatorBase
@@ -30,20 +33,135 @@ CARBON_ROLE = "Carbon Optimization Reader"
 COST_ROLE = "Cost Management Reader"
 
 
-class NextLinkPaginator(BaseAPIPaginator[str | None]):
-    """ARM paging: the answer's `nextLink` (top level or under `properties`) is the next URL."""
+class UnexpectedDataError(TapUserError):
+    """An answer the tap cannot load without inventing or mislabelling data."""
 
-    def __init__(self) -> None:
+
+ANSWER_HINT = "check arm_endpoint and the api-version settings, and re-run later"
+
+
+def shown(value: Any) -> str:
+    """A value as Python writes it (quotes show text), cut to fit in one line of output."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def answer(response: requests.Response, where: str) -> dict[str, Any]:
+    """The JSON object an ARM answer must be; anything else ends the run in one line."""
+    try:
+        body = response.json() if response.content else None
+    except ValueError:  # not JSON, or not text
+        body = ...
+    if not isinstance(body, dict):
+        what = (
+            "empty"
+            if body is None
+            else "not JSON"
+            if body is ...
+            else f"JSON {type(body).__name__}, not an object"
+        )
+        raise UnexpectedDataError(f"{where}: the answer is {what}; {ANSWER_HINT}")
+    return body
+
+
+def objects(container: Mapping[str, Any], key: str, where: str) -> list[dict[str, Any]]:
+    """`container[key]`: a list of objects, or nothing when absent or null."""
+    items = container.get(key)
+    if items is None:
+        return []
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        bad = (
+            items
+            if not isinstance(items, list)
+            else next(i for i in items if not isinstance(i, dict))
+        )
+        raise UnexpectedDataError(
+            f"{where}: `{key}` holds {shown(bad)}, not a list of objects; {ANSWER_HINT}"
+        )
+    return items
+
+
+def text(item: Mapping[str, Any], key: str, where: str, *, required: bool = False) -> str | None:
+    """A text field of an answer item: a string, or None when absent (and not required)."""
+    value = item.get(key)
+    if value is None or (required and value == ""):
+        if required:
+            raise UnexpectedDataError(f"{where}: a row has no `{key}`; {ANSWER_HINT}")
+        return None
+    if not isinstance(value, str):
+        raise UnexpectedDataError(f"{where}: `{key}` is {shown(value)}, not text; {ANSWER_HINT}")
+    return value
+
+
+def number(
+    item: Mapping[str, Any], key: str, where: str, *, required: bool = False
+) -> float | int | None:
+    """A numeric field of an answer item: a finite JSON number, or None when absent."""
+    value = item.get(key)
+    if value is None:
+        if required:
+            raise UnexpectedDataError(f"{where}: a row has no `{key}`; {ANSWER_HINT}")
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise UnexpectedDataError(
+            f"{where}: `{key}` is {shown(value)}, not a finite number; {ANSWER_HINT}"
+        )
+    return value
+
+
+class _CheckedPaginator(BaseAPIPaginator[str | None]):
+    """A next-page pointer must be new, and (for links) lead back to the same ARM endpoint:
+    following one elsewhere would hand the bearer token to another host."""
+
+    def __init__(self, where: str, endpoint: str | None = None) -> None:
         super().__init__(None)
+        self.where = where
+        self.endpoint = endpoint
+
+    def pointer(self, response: requests.Response) -> Any:
+        raise NotImplementedError
 
     def get_next(self, response: requests.Response) -> str | None:
-        body = response.json() if response.content else {}
-        link = body.get("nextLink") or (body.get("properties") or {}).get("nextLink")
-        return link or None
+        if not response.content:  # 204 No Content: the last (and only) page
+            return None
+        value = self.pointer(response)
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
+            raise UnexpectedDataError(
+                f"{self.where}: the next-page pointer is {shown(value)}, not text; {ANSWER_HINT}"
+            )
+        if self.endpoint is not None and _origin(value) != _origin(self.endpoint):
+            raise UnexpectedDataError(
+                f"{self.where}: the answer's nextLink {shown(value)} does not lead back to "
+                f"arm_endpoint; not following it — {ANSWER_HINT}"
+            )
+        if value == self.current_value:
+            raise UnexpectedDataError(
+                f"{self.where}: the answer points at the same page again (an endless loop); "
+                "re-run later, and report it to Azure support if it persists"
+            )
+        return value
 
     def continue_if_empty(self, response: requests.Response) -> bool:
-        """An empty page with a nextLink is not the end (ARM may return one)."""
+        """An empty page with a next pointer is not the end (ARM may return one)."""
         return self.get_next(response) is not None
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+class NextLinkPaginator(_CheckedPaginator):
+    """ARM paging: the answer's `nextLink` (top level or under `properties`) is the next URL."""
+
+    def pointer(self, response: requests.Response) -> Any:
+        body = answer(response, self.where)
+        properties = body.get("properties")
+        if "nextLink" not in body and isinstance(properties, Mapping):
+            return properties.get("nextLink")
+        return body.get("nextLink")
 
 
 class AzureStream(RetryingRESTMixin, RESTStream):
@@ -150,10 +268,13 @@ class SubscriptionListStream(AzureStream):
         return request
 
     def get_new_paginator(self) -> BaseAPIPaginator:
-        return NextLinkPaginator()
+        return NextLinkPaginator(f"{self.name} (the subscriptions list)", self.url_base)
 
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
-        yield from (response.json() or {}).get("value") or []
+        where = f"{self.name} (the subscriptions list)"
+        for item in objects(answer(response, where), "value", where):
+            text(item, "subscriptionId", where, required=True)
+            yield item
 
 
 class DataWindowStream(AzureStream):
@@ -170,4 +291,4 @@ class DataWindowStream(AzureStream):
         return {"api-version": self.config["api_version"]}
 
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
-        yield response.json()
+        yield answer(response, "the Carbon API's data window")

@@ -18,9 +18,19 @@ from carbon_taps_shared.ratelimit import TokenBucket
 from singer_sdk import typing as th
 from singer_sdk.pagination import BaseAPIPaginator
 
-from tap_azure_emissions.client import COST_ROLE, AzureStream, NextLinkPaginator
+from tap_azure_emissions.client import (
+    ANSWER_HINT,
+    COST_ROLE,
+    AzureStream,
+    NextLinkPaginator,
+    UnexpectedDataError,
+    answer,
+    number,
+    objects,
+    shown,
+    text,
+)
 from tap_azure_emissions.periods import add_months, month_segments, month_start, today
-from tap_azure_emissions.streams import UnexpectedDataError
 
 GROUPING = ("ResourceLocation", "ServiceName")  # the API allows two groupings
 COST_COLUMNS = ("Cost", "PreTaxCost")  # MCA / EA names of the summed cost column
@@ -102,7 +112,7 @@ class CostDailyStream(AzureStream):
         return request
 
     def get_new_paginator(self) -> BaseAPIPaginator:
-        return NextLinkPaginator()
+        return NextLinkPaginator(self.name, self.url_base)
 
     def prepare_request_payload(self, context: Any, next_page_token: Any) -> dict[str, Any]:
         first, last = self._window
@@ -118,12 +128,37 @@ class CostDailyStream(AzureStream):
         }
 
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
-        if response.status_code == 204 or not response.content:
+        if response.status_code == 204:  # the service's answer for a period without cost
             return
-        properties = (response.json() or {}).get("properties") or {}
-        names = [str(c.get("name")) for c in properties.get("columns") or []]
-        for row in properties.get("rows") or []:
-            yield dict(zip(names, row, strict=False))
+        body = answer(response, self.name)
+        properties = body.get("properties")
+        if not isinstance(properties, dict):
+            raise UnexpectedDataError(
+                f"{self.name}: the answer's `properties` is {shown(properties)}, not an object; "
+                f"{ANSWER_HINT}"
+            )
+        columns = objects(properties, "columns", self.name)
+        names = [text(c, "name", self.name, required=True) for c in columns]
+        rows = properties.get("rows")
+        if rows is None:
+            return
+        if not isinstance(rows, list):
+            raise UnexpectedDataError(
+                f"{self.name}: the answer's `rows` is {shown(rows)}, not a list; {ANSWER_HINT}"
+            )
+        missing = [c for c in ("UsageDate", *GROUPING, "Currency") if c not in names]
+        if rows and (missing or not any(c in names for c in COST_COLUMNS)):
+            what = ", ".join(missing) or " / ".join(COST_COLUMNS)
+            raise UnexpectedDataError(
+                f"{self.name}: the answer has no {what} column; check cost_api_version"
+            )
+        for row in rows:
+            if not isinstance(row, list) or len(row) != len(names):
+                raise UnexpectedDataError(
+                    f"{self.name}: a row is {shown(row)}, not a list of {len(names)} values "
+                    f"(one per column); {ANSWER_HINT}"
+                )
+            yield dict(zip(names, row, strict=True))
 
     def days(self, context: Mapping[str, Any] | None) -> tuple[date, date] | None:
         configured = self.config.get("cost_start_date")
@@ -160,27 +195,28 @@ class CostDailyStream(AzureStream):
         self, row: Mapping[str, Any], scope: str, first: date, last: date
     ) -> dict[str, Any]:
         where = f"{self.name} {scope} {first}..{last}"
-        cost_column = next((c for c in COST_COLUMNS if c in row), None)
+        cost_column = next((c for c in COST_COLUMNS if c in row), "Cost")
+        raw = row.get("UsageDate")
         try:
-            usage_date = datetime.strptime(str(int(row["UsageDate"])), "%Y%m%d").date()
-        except (KeyError, TypeError, ValueError):
+            if isinstance(raw, bool) or not isinstance(raw, int):
+                raise TypeError
+            usage_date = datetime.strptime(str(raw), "%Y%m%d").date()
+        except (TypeError, ValueError):
             raise UnexpectedDataError(
-                f"{where}: a row has no valid UsageDate (yyyymmdd); check cost_api_version"
+                f"{where}: a row's UsageDate is {shown(raw)}, not a yyyymmdd number; check "
+                "cost_api_version"
             ) from None
-        if cost_column is None or not row.get("Currency"):
-            raise UnexpectedDataError(
-                f"{where}: the answer has no Cost or Currency column; check cost_api_version"
-            )
         if not first <= usage_date <= last:
             raise UnexpectedDataError(
-                f"{where}: the API answered with {usage_date}, outside the requested days"
+                f"{where}: the API answered with {usage_date}, outside the requested days; "
+                f"{ANSWER_HINT}"
             )
         return {
             "scope": scope,
             "usage_date": usage_date.isoformat(),
-            "resource_location": str(row.get("ResourceLocation") or ""),
-            "service_name": str(row.get("ServiceName") or ""),
+            "resource_location": text(row, "ResourceLocation", where) or "",
+            "service_name": text(row, "ServiceName", where) or "",
             "cost_type": self.config["cost_type"],
-            "cost": row[cost_column],
-            "currency": row["Currency"],
+            "cost": number(row, cost_column, where, required=True),
+            "currency": text(row, "Currency", where, required=True),
         }

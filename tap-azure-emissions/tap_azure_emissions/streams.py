@@ -13,31 +13,43 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 import requests
-from carbon_taps_shared.tapbase import TapUserError
 from singer_sdk import typing as th
 from singer_sdk.pagination import BaseAPIPaginator
 
-from tap_azure_emissions.client import AzureStream
+from tap_azure_emissions.client import (
+    ANSWER_HINT,
+    AzureStream,
+    UnexpectedDataError,
+    _CheckedPaginator,
+    answer,
+    number,
+    objects,
+    shown,
+    text,
+)
 
 PAGE_SIZE = 5000  # the API's maximum for ItemDetailsReport
 MAX_RANGE_MONTHS = 12  # dateRange end - start for the summary reports
+DECISIONS = "subscriptionAccessDecisionList"
+
+__all__ = ["UnexpectedDataError"]  # cost.py and tests import it from here
 
 
-class UnexpectedDataError(TapUserError):
-    """An answer the tap cannot load without inventing or mislabelling data."""
-
-
-class SkipTokenPaginator(BaseAPIPaginator[str | None]):
+class SkipTokenPaginator(_CheckedPaginator):
     """The answer's top-level `skipToken`; the next page is the same body plus that token."""
 
-    def __init__(self) -> None:
-        super().__init__(None)
+    def pointer(self, response: requests.Response) -> Any:
+        return answer(response, self.where).get("skipToken")
 
-    def get_next(self, response: requests.Response) -> str | None:
-        return (response.json() or {}).get("skipToken") or None
 
-    def continue_if_empty(self, response: requests.Response) -> bool:
-        return self.get_next(response) is not None
+def decisions(body: Mapping[str, Any], where: str) -> list[dict[str, Any]]:
+    """The answer's access decisions, each naming its subscription in text."""
+    found = objects(body, DECISIONS, where)
+    for item in found:
+        text(item, "subscriptionId", where, required=True)
+        for key in ("decision", "denialReason"):
+            text(item, key, where)
+    return found
 
 
 def _emissions_properties() -> list[th.Property]:
@@ -66,12 +78,15 @@ def _emissions_properties() -> list[th.Property]:
     ]
 
 
-def _emissions(item: Mapping[str, Any]) -> dict[str, Any]:
+def _emissions(item: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The figures, each a finite number or absent; the latest month's is always reported."""
     return {
-        "latest_month_emissions_kgco2e": item.get("latestMonthEmissions"),
-        "previous_month_emissions_kgco2e": item.get("previousMonthEmissions"),
-        "month_over_month_emissions_change_ratio": item.get("monthOverMonthEmissionsChangeRatio"),
-        "monthly_emissions_change_value_kgco2e": item.get("monthlyEmissionsChangeValue"),
+        "latest_month_emissions_kgco2e": number(item, "latestMonthEmissions", where, required=True),
+        "previous_month_emissions_kgco2e": number(item, "previousMonthEmissions", where),
+        "month_over_month_emissions_change_ratio": number(
+            item, "monthOverMonthEmissionsChangeRatio", where
+        ),
+        "monthly_emissions_change_value_kgco2e": number(item, "monthlyEmissionsChangeValue", where),
     }
 
 
@@ -107,9 +122,9 @@ class _CarbonReportStream(AzureStream):
         return body
 
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
-        answer = response.json() or {}
-        self.tap.note_access(answer.get("subscriptionAccessDecisionList") or [])
-        yield from answer.get("value") or []
+        body = answer(response, self.name)
+        self.tap.note_access(decisions(body, self.name))
+        yield from objects(body, "value", self.name)
 
     def fetch(self, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """Every row of one report request, all pages (the SDK drives paging and retries)."""
@@ -173,26 +188,27 @@ class EmissionsMonthlyStream(_CarbonReportStream):
     def _record(
         self, item: Mapping[str, Any], scope: str, subscription: str, months: list[date]
     ) -> dict[str, Any]:
-        raw = str(item.get("date") or "")
+        where = f"{self.name}: subscription {subscription} {scope}"
+        raw = item.get("date")
         try:
-            month = date.fromisoformat(raw[:10]).replace(day=1)
-        except ValueError:
+            month = date.fromisoformat(raw[:10]).replace(day=1)  # type: ignore[index]
+        except (TypeError, ValueError):
             raise UnexpectedDataError(
-                f"{self.name}: subscription {subscription} {scope}: a MonthlySummaryData row has "
-                f"no valid `date` ({raw!r}); check arm_endpoint points at Azure Resource Manager"
+                f"{where}: a MonthlySummaryData row has no valid `date` ({shown(raw)}); check "
+                "arm_endpoint points at Azure Resource Manager"
             ) from None
         if month not in months:
             raise UnexpectedDataError(
-                f"{self.name}: the API answered with month {month:%Y-%m}, outside the requested "
-                f"{months[0]:%Y-%m}..{months[-1]:%Y-%m}"
+                f"{where}: the API answered with month {month:%Y-%m}, outside the requested "
+                f"{months[0]:%Y-%m}..{months[-1]:%Y-%m}; {ANSWER_HINT}"
             )
         return {
             "month": month.isoformat(),
             "scope": scope,
             "subscription_id": subscription,
-            "data_type": item.get("dataType"),
-            **_emissions(item),
-            "carbon_intensity": item.get("carbonIntensity"),
+            "data_type": text(item, "dataType", where),
+            **_emissions(item, where),
+            "carbon_intensity": number(item, "carbonIntensity", where),
         }
 
 
@@ -235,7 +251,7 @@ class _ItemDetailsStream(_CarbonReportStream):
             ).to_dict()
 
     def get_new_paginator(self) -> BaseAPIPaginator:
-        return SkipTokenPaginator()
+        return SkipTokenPaginator(self.name)
 
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         for month in self.months(context):
@@ -263,6 +279,9 @@ class _ItemDetailsStream(_CarbonReportStream):
             self.telemetry.record_records(provider="azure", stream=self.name, count=len(merged))
 
     def _record(self, item: Mapping[str, Any], month: date, scope: str) -> dict[str, Any]:
+        where = f"{self.name} {month:%Y-%m} {scope}"
+        for key in ITEM_TEXT:
+            text(item, key, where)
         record = {
             "month": month.isoformat(),
             "scope": scope,
@@ -270,19 +289,32 @@ class _ItemDetailsStream(_CarbonReportStream):
             "item_name": item.get("itemName"),
             "category_type": item.get("categoryType"),
             "data_type": item.get("dataType"),
-            **_emissions(item),
+            **_emissions(item, where),
         }
         missing = [k for k in self.identity if not record.get(k)]
-        if missing or record["latest_month_emissions_kgco2e"] is None:
-            what = ", ".join(missing) or "latestMonthEmissions"
+        if missing:
             raise UnexpectedDataError(
-                f"{self.name} {month:%Y-%m} {scope}: a row has no {what}; the key cannot be "
+                f"{where}: a row has no {', '.join(missing)}; the key cannot be "
                 "formed — check arm_endpoint and api_version"
             )
         return record
 
     def identify(self, item: Mapping[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
+
+
+# Text fields an ItemDetails row may carry; each is a string when present.
+ITEM_TEXT = (
+    "itemName",
+    "categoryType",
+    "dataType",
+    "subscriptionId",
+    "resourceGroupUrl",
+    "resourceId",
+    "resourceGroup",
+    "location",
+    "resourceType",
+)
 
 
 def _lower(value: Any) -> str | None:
@@ -445,9 +477,9 @@ class SubscriptionAccessStream(_CarbonReportStream):
     ).to_dict()
 
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
-        decisions = (response.json() or {}).get("subscriptionAccessDecisionList") or []
-        self.tap.note_access(decisions)
-        yield from decisions
+        found = decisions(answer(response, self.name), self.name)
+        self.tap.note_access(found)
+        yield from found
 
     def decisions(self) -> Iterator[dict[str, Any]]:
         """Ask once per chunk for the newest available month; yield the raw decisions."""

@@ -220,8 +220,13 @@ class TapAzureEmissions(CarbonTap):
             ids = [
                 str(s["subscriptionId"]).lower()
                 for s in SubscriptionListStream(self).request_records(None)
-                if s.get("subscriptionId")
             ]
+            bad = next((i for i in ids if not _GUID.match(i)), None)
+            if bad is not None:
+                raise TapUserError(
+                    f"subscription_list (the subscriptions list) names {bad[:40]!r}, which is "
+                    "not a subscription id (a GUID); check arm_endpoint, or set subscription_ids"
+                )
             self.logger.info("Listed %d subscription(s) the identity can see.", len(ids))
         ids = list(dict.fromkeys(ids))
         if not ids:
@@ -241,15 +246,18 @@ class TapAzureEmissions(CarbonTap):
         """(first, last) month the Carbon API serves now, from the API itself."""
         answer = next(iter(DataWindowStream(self).request_records(None)), {})
         try:
-            return (
-                month_start(date.fromisoformat(str(answer["startDate"])[:10])),
-                month_start(date.fromisoformat(str(answer["endDate"])[:10])),
+            first, last = (
+                month_start(date.fromisoformat(answer[key][:10]))
+                for key in ("startDate", "endDate")
             )
-        except (KeyError, ValueError):
+        except (KeyError, TypeError, ValueError):
+            first = last = None
+        if first is None or last is None or last < first:
             raise TapUserError(
-                "the Carbon API's data window answer has no valid startDate/endDate; check "
-                "arm_endpoint and api_version"
-            ) from None
+                "the Carbon API's data window answer has no valid startDate/endDate (YYYY-MM-DD, "
+                "start before end); check arm_endpoint and api_version"
+            )
+        return first, last
 
     @cached_property
     def access_decisions(self) -> list[dict[str, Any]]:
