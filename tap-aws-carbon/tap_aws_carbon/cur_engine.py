@@ -21,12 +21,13 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pyarrow as pa
-import pyarrow.parquet as pq
 from carbon_taps_shared.tapbase import TapUserError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 AMOUNT = "DECIMAL(38,18)"
 FETCH_ROWS = 10_000
@@ -88,6 +89,9 @@ def _quote(name: str) -> str:
 def file_columns(file: CurFile) -> dict[str, str]:
     """Column name -> DuckDB type family (VARCHAR for CSV) of one file."""
     if file.format == "parquet":
+        import pyarrow as pa  # imported on first use: ~50 MB a CSV-only run does not need
+        import pyarrow.parquet as pq
+
         try:
             schema = pq.read_schema(file.path)
         except (pa.ArrowInvalid, OSError) as exc:
@@ -111,6 +115,8 @@ def file_columns(file: CurFile) -> dict[str, str]:
 
 
 def _family(kind: pa.DataType) -> str:
+    import pyarrow as pa
+
     if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
         return "TIMESTAMP"
     if pa.types.is_floating(kind):

@@ -8,14 +8,15 @@ import io
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 from carbon_taps_shared.tapbase import TapUserError
 
 from tap_aws_carbon.export_layout import ExportFile
 from tap_aws_carbon.sources import ExportSource
+
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
 
 PARQUET_BATCH_ROWS = 5000
 
@@ -30,6 +31,9 @@ def open_rows(
 ) -> Iterator[tuple[list[str], Iterator[tuple[int, dict[str, Any]]]]]:
     """The file's column names and an iterator of (row number, row), row 1 being the first."""
     if file.format == "parquet":
+        import pyarrow as pa  # imported on first use: ~50 MB a CSV-only run does not need
+        import pyarrow.parquet as pq
+
         with source.local_copy(file.info.key) as path:
             try:
                 parquet = pq.ParquetFile(path)
@@ -78,6 +82,8 @@ def _csv_rows(file: ExportFile, reader: csv.DictReader) -> Iterator[tuple[int, d
 def _parquet_rows(
     file: ExportFile, parquet: pq.ParquetFile
 ) -> Iterator[tuple[int, dict[str, Any]]]:
+    import pyarrow as pa
+
     number = 0
     try:
         for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS):
