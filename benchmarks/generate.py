@@ -135,6 +135,35 @@ def generate(out: Path, size_gb: float, seed: int = 42) -> list[Path]:
     return files
 
 
+def replicate(base: Path, out: Path, size_gb: float) -> list[Path]:
+    """A larger delivery assembled from a generated one by hard links, file by file.
+
+    Generating gigabytes costs minutes per gigabyte on two cores; linking the 1 GB set's files
+    round-robin gives a delivery of the requested size whose every file is a real generated
+    file. Line item ids repeat across copies; neither the aggregation nor the scan reads them.
+    """
+    source = sorted(
+        (base / "cur" / "daily" / PERIOD).glob("*/daily-*.csv.gz"),
+        key=lambda p: int(p.name.split("-")[1].split(".")[0]),
+    )
+    assembly = source[0].parent.name
+    folder = out / "cur" / "daily" / PERIOD / assembly
+    folder.mkdir(parents=True, exist_ok=True)
+    files: list[Path] = []
+    written = 0.0
+    while written < size_gb * 1e9:
+        original = source[len(files) % len(source)]
+        path = folder / f"daily-{len(files) + 1}.csv.gz"
+        path.unlink(missing_ok=True)
+        path.hardlink_to(original)
+        written += path.stat().st_size
+        files.append(path)
+    manifest = json.loads((base / "cur" / "daily" / PERIOD / "daily-Manifest.json").read_text())
+    manifest["reportKeys"] = [p.relative_to(out).as_posix() for p in files]
+    (folder.parent / "daily-Manifest.json").write_text(json.dumps(manifest))
+    return files
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-gb", type=float, required=True)

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from tap_aws_carbon.cur_engine import DIMENSIONS, SUMS, USAGE_START  # noqa: E402
 
-from benchmarks.generate import generate  # noqa: E402
+from benchmarks.generate import generate, replicate  # noqa: E402
 
 BIN = Path(sys.executable).parent
 VENVS = HERE / ".venvs"
@@ -104,10 +104,19 @@ print(db.execute('SELECT ' + ', '.join(f'count("{c}")' for c in cols) + f" FROM 
 """
 
 
-def bench_cur(size: float, work: Path) -> dict[str, str]:
+def cur_set(size: float) -> Path:
+    """The generated CUR of `size` GB; sizes above 1 GB link the 1 GB set's files."""
     root = DATA / f"cur-{size:g}gb"
     if not (root / "cur").exists():
-        generate(root, size)
+        if size > 1:
+            replicate(cur_set(1), root, size)
+        else:
+            generate(root, size)
+    return root
+
+
+def bench_cur(size: float, work: Path) -> dict[str, str]:
+    root = cur_set(size)
     files = sorted(str(p) for p in root.rglob("*.csv.gz"))
     gb = sum(Path(f).stat().st_size for f in files) / 1e9
     columns = [USAGE_START[0]] + [v[0] for v in {**DIMENSIONS, **SUMS}.values()]
@@ -159,9 +168,7 @@ def psql(sql: str) -> list[tuple]:
 
 def bench_postgres(size: float, work: Path) -> dict[str, str]:
     """Both routes into PostgreSQL from the same files; each timed until the daily table exists."""
-    root = DATA / f"cur-{size:g}gb"
-    if not (root / "cur").exists():
-        generate(root, size)
+    root = cur_set(size)
     target = VENVS / "pg" / "bin" / "target-postgres"
     s3csv = VENVS / "s3csv" / "bin" / "tap-s3-csv"
     row = {"size": f"{sum(p.stat().st_size for p in root.rglob('*.csv.gz')) / 1e6:.0f} MB"}
