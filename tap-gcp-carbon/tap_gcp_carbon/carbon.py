@@ -202,6 +202,17 @@ def file_value(row: Mapping[str, Any], column: Column) -> Any:
     return _MISSING if isinstance(value, Mapping) else value
 
 
+def check_header(header: list[str], where: str) -> None:
+    """A CSV extract's header must hold every required column (dotted or flat name)."""
+    names = {name.lower() for name in header}
+    for column in COLUMNS:
+        if column.required and column.path.lower() not in names and column.name not in names:
+            raise UnexpectedDataError(
+                f"{where}: the file has no {column.path} column; export the whole "
+                "carbon_footprint table (CSV: a query selecting every documented column)"
+            )
+
+
 def _convert(value: Any, kind: str, column: str, where: str) -> Any:
     if value is None or (isinstance(value, str) and value == "" and kind != "string"):
         return None
@@ -213,17 +224,31 @@ def _convert(value: Any, kind: str, column: str, where: str) -> Any:
                 return value.isoformat()
             return date.fromisoformat(str(value)[:10]).isoformat()
         if kind == "integer":
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise TypeError(value)
             return int(value)
         if kind == "number":
+            if isinstance(value, bool):
+                raise TypeError(value)
             number = float(value)
             if not math.isfinite(number):
                 raise ValueError(value)
             return number
     except (TypeError, ValueError):
         raise UnexpectedDataError(
-            f"{where}: {column} is {str(value)[:40]!r}, not a {kind}; fix or re-export the data"
+            f"{where}: {column} is {_shown(value)}, not a {kind}; fix or re-export the data"
         ) from None
-    return str(value)
+    if not isinstance(value, str):
+        raise UnexpectedDataError(
+            f"{where}: {column} is {_shown(value)}, not text; fix or re-export the data"
+        )
+    return value
+
+
+def _shown(value: Any) -> str:
+    """A value as Python writes it (quotes show text), cut to fit in one line."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def is_zero(record: Mapping[str, Any]) -> bool:
@@ -253,7 +278,9 @@ def to_record(row: Mapping[str, Any], where: str, *, from_file: bool = False) ->
         record[column.name] = _convert(value, column.kind, column.name, where)
     for name in ("usage_month", "billing_account_id", "service_id"):
         if not record[name]:
-            raise UnexpectedDataError(f"{where}: a row has no {name}; it cannot be keyed")
+            raise UnexpectedDataError(
+                f"{where}: a row has no {name}, so it cannot be keyed; fix or re-export the data"
+            )
     record["project_key"] = record["project_number"] or record["project_id"] or ""
     record["location_key"] = record["location"] or record["region"] or ""
     return record

@@ -35,6 +35,9 @@ _FAILURES = (
     auth_exc.GoogleAuthError,
     requests.exceptions.RequestException,
 )
+# What the client library raises when an answer does not have the documented shape.
+_PARSING = (ValueError, TypeError, KeyError, AttributeError, IndexError)
+MALFORMED_HINT = "check api_endpoint (if set) points at BigQuery, and re-run later"
 READ_ROLES = (
     "BigQuery Data Viewer (roles/bigquery.dataViewer) on the dataset and BigQuery Job User "
     "(roles/bigquery.jobUser) on project_id"
@@ -113,9 +116,11 @@ class BigQueryReader:
             table = self.client.get_table(
                 ref.api_id, retry=self._retry(stream, "tables.get"), timeout=self.timeout
             )
+            return _column_paths(table.schema), table.time_partitioning
         except _FAILURES as exc:
             raise self._translate(exc, stream, "tables.get", ref, setting) from exc
-        return _column_paths(table.schema), table.time_partitioning
+        except _PARSING as exc:
+            raise _malformed(exc, stream, "tables.get", ref) from None
 
     def query(
         self,
@@ -152,10 +157,13 @@ class BigQueryReader:
                     timeout=self.timeout,
                 )
                 rows = job.result(retry=retry, page_size=PAGE_SIZE)
+                processed = job.total_bytes_processed
+                billed = job.total_bytes_billed
+                cache_hit = job.cache_hit
             except _FAILURES as exc:
                 raise self._translate(exc, stream, "query", ref, setting) from exc
-            processed = job.total_bytes_processed
-            billed = job.total_bytes_billed
+            except _PARSING as exc:
+                raise _malformed(exc, stream, "query", ref) from None
             span.set_attribute("carbon_taps.bytes_processed", processed or 0)
             span.set_attribute("carbon_taps.bytes_billed", billed or 0)
             self._logger.info(
@@ -165,15 +173,46 @@ class BigQueryReader:
                 job.job_id,
                 processed,
                 billed,
-                job.cache_hit,
+                cache_hit,
                 cap,
                 rows.total_rows,
             )
+        yield from self._rows(rows, stream, ref, setting)
+
+    def _rows(
+        self, rows: Any, stream: str, ref: TableRef, setting: str
+    ) -> Iterator[dict[str, Any]]:
+        """Every row, page by page: a page token seen before, a row without all its columns or
+        fewer rows than the answers' totalRows end the run instead of losing data silently."""
+        count, tokens, totals = 0, set(), set()
         try:
-            for row in rows:
-                yield dict(row.items())
+            width = len(rows.schema)
+            for page in rows.pages:
+                totals.add(rows.total_rows)
+                for row in page:
+                    if len(row) != width:
+                        raise UnexpectedDataError(
+                            f"{stream}: a row of the query on {ref} has {len(row)} of its {width} "
+                            f"columns; {MALFORMED_HINT}"
+                        )
+                    count += 1
+                    yield dict(row.items())
+                token = rows.next_page_token
+                if token is not None and token in tokens:
+                    raise UnexpectedDataError(
+                        f"{stream}: BigQuery sent the page token {short(token)} for the query on "
+                        f"{ref} twice (an endless loop); re-run later"
+                    )
+                tokens.add(token)
         except _FAILURES as exc:
             raise self._translate(exc, stream, "getQueryResults", ref, setting) from exc
+        except _PARSING as exc:
+            raise _malformed(exc, stream, "getQueryResults", ref) from None
+        if totals != {count}:
+            raise UnexpectedDataError(
+                f"{stream}: BigQuery sent {count} rows of the query on {ref} but reported "
+                f"{', '.join(sorted(map(str, totals)))} in total; {MALFORMED_HINT}"
+            )
 
     def _translate(
         self, exc: BaseException, stream: str, operation: str, ref: TableRef, setting: str
@@ -226,7 +265,34 @@ class BigQueryReader:
             hint = f"grant {READ_ROLES} to the identity the tap runs as"
         elif found.error_class is ErrorClass.BAD_REQUEST:
             hint = f"check {setting}, location and project_id"
-        return ProviderError(found, provider="gcp", operation=f"BigQuery {operation}", hint=hint)
+        return ProviderError(
+            found, provider="gcp", operation=f"BigQuery {operation} for {stream}", hint=hint
+        )
+
+
+class UnexpectedDataError(TapUserError):
+    """A BigQuery answer that is not the documented shape; the message names the stream."""
+
+
+def short(value: object, limit: int = 60) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _malformed(exc: BaseException, stream: str, operation: str, ref: TableRef) -> Exception:
+    """A parse failure inside the client library means a malformed answer; anything else is a
+    bug of the tap's own and keeps its traceback."""
+    trace, library = exc.__traceback__, False
+    while trace is not None:
+        name = str(trace.tb_frame.f_globals.get("__name__", ""))
+        library = library or name.startswith(("google.cloud.bigquery", "google.api_core"))
+        trace = trace.tb_next
+    if not library:
+        return exc
+    return UnexpectedDataError(
+        f"{stream}: the BigQuery {operation} answer for {ref} cannot be read "
+        f"({type(exc).__name__}: {short(exc)}); {MALFORMED_HINT}"
+    )
 
 
 def _client_info() -> Any:

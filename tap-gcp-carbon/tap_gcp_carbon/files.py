@@ -11,7 +11,7 @@ import csv
 import gzip
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -58,8 +58,14 @@ def _open_text(path: Path) -> IO[str]:
     return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
 
 
-def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(row number, row) for every row of one file, in bounded memory."""
+def read_rows(
+    path: Path, check_header: Callable[[list[str]], None] | None = None
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(row number, row) for every row of one file, in bounded memory.
+
+    `check_header` sees a CSV file's column names before its first row, so a file whose header
+    is wrong fails even when it has no rows.
+    """
     kind = _format(path)
     try:
         if kind == "parquet":
@@ -71,20 +77,38 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                     yield number, row
         elif kind == "csv":
             with _open_text(path) as text:
-                for number, row in enumerate(csv.DictReader(text), start=1):
+                reader = csv.DictReader(text, strict=True)  # an unbalanced quote is an error
+                if check_header is not None and reader.fieldnames:
+                    check_header([name.strip() for name in reader.fieldnames])
+                for number, row in enumerate(reader, start=1):
+                    if None in row or None in row.values():
+                        raise ExportFileError(
+                            f"{path} row {number}: not as many values as header columns; "
+                            "re-export the file (bq extract --destination_format=CSV)"
+                        )
                     yield number, {k.strip(): v for k, v in row.items()}
         else:
             with _open_text(path) as text:
                 for number, line in enumerate(text, start=1):
                     if line.strip():
-                        try:
-                            yield number, json.loads(line)
-                        except ValueError:
-                            raise ExportFileError(
-                                f"{path} line {number}: not JSON; export with "
-                                "--destination_format=NEWLINE_DELIMITED_JSON"
-                            ) from None
+                        yield number, _json_object(line, path, number)
     except (OSError, EOFError, UnicodeDecodeError, pa.ArrowInvalid, csv.Error) as exc:
+        reason = type(exc).__name__
+        if isinstance(exc, csv.Error):
+            reason = " ".join(str(exc).split())[:80]
         raise ExportFileError(
-            f"{path}: cannot be read ({type(exc).__name__}); re-export or remove it"
+            f"{path}: cannot be read ({reason}); re-export or remove it"
         ) from None
+
+
+def _json_object(line: str, path: Path, number: int) -> dict[str, Any]:
+    try:
+        row = json.loads(line)
+    except ValueError:
+        row = None
+    if not isinstance(row, dict):
+        raise ExportFileError(
+            f"{path} line {number}: not a JSON object; export with "
+            "--destination_format=NEWLINE_DELIMITED_JSON"
+        )
+    return row

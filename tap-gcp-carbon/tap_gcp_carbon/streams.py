@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from carbon_taps_shared.tapbase import TapUserError
@@ -127,7 +129,8 @@ class CarbonFootprintStream(_GcpStream):
         zero = self.config["include_zero_emissions"]
         kept = []
         for path in list_files(self.config["carbon_footprint_uri"]):
-            for number, row in read_rows(path):
+            header_check = partial(carbon.check_header, where=str(path))
+            for number, row in read_rows(path, header_check):
                 record = carbon.to_record(row, f"{path} row {number}", from_file=True)
                 if record["usage_month"] < since.isoformat():
                     continue
@@ -196,7 +199,12 @@ class BillingUsageDailyStream(_GcpStream):
             ref=ref,
             setting=setting,
         )
-        days = [_as_date(r["usage_date"]) for r in rows]
+        days = [r["usage_date"] for r in rows]
+        if not all(isinstance(day, date) for day in days):
+            raise UnexpectedDataError(
+                f"{self.name} {ref}: a changed usage day is not a date; check "
+                "billing_export_table is the standard usage cost export"
+            )
         self.logger.info(
             "%s: %d usage days have rows exported since %s.", self.name, len(days), since
         )
@@ -220,18 +228,60 @@ class BillingUsageDailyStream(_GcpStream):
         record = dict(row)
         for name in ("service_id", "sku_id", "usage_unit", "currency", "billing_account_id"):
             if record.get(name) in (None, ""):
-                raise UnexpectedDataError(f"{where}: a row has no {name}; it cannot be keyed")
-        record["usage_date"] = _as_date(record["usage_date"]).isoformat()
-        moment = record["last_export_time"]
+                raise UnexpectedDataError(
+                    f"{where}: a row has no {name}, so it cannot be keyed; check "
+                    "billing_export_table is the standard usage cost export"
+                )
+        for name in BILLING_TEXT:
+            if record.get(name) is not None and not isinstance(record[name], str):
+                raise UnexpectedDataError(
+                    f"{where}: {name} is {record[name]!r:.40}, not text; check "
+                    "billing_export_table is the standard usage cost export"
+                )
+        moment, day = record.get("last_export_time"), record.get("usage_date")
+        if not isinstance(moment, datetime) or not isinstance(day, date):
+            raise UnexpectedDataError(
+                f"{where}: a row has no usage_date or last_export_time, so it cannot be keyed; "
+                "check billing_export_table is the standard usage cost export"
+            )
+        record["usage_date"] = _as_date(day).isoformat()
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
         record["last_export_time"] = moment.astimezone(UTC).isoformat()
         for name in ("usage_amount", "cost", "credits_amount"):
             if record.get(name) is not None:
-                record[name] = float(record[name])
+                record[name] = _finite(record[name], name, where)
         record["project_key"] = record.get("project_number") or record.get("project_id") or ""
         record["location_key"] = record.get("location") or record.get("region") or ""
         return record
+
+
+BILLING_TEXT = (
+    "billing_account_id",
+    "project_id",
+    "project_number",
+    "service_id",
+    "service_description",
+    "sku_id",
+    "sku_description",
+    "location",
+    "region",
+    "usage_unit",
+    "currency",
+)
+
+
+def _finite(value: Any, name: str, where: str) -> float:
+    try:
+        number = math.nan if isinstance(value, bool) else float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number):
+        raise UnexpectedDataError(
+            f"{where}: {name} is {value!r:.40}, not a finite number; check "
+            "billing_export_table is the standard usage cost export"
+        )
+    return number
 
 
 def _as_date(value: Any) -> date:
