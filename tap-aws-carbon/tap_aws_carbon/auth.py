@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from functools import partial
 from typing import Any
@@ -13,6 +14,21 @@ from botocore.credentials import (
     CredentialProvider,
     DeferredRefreshableCredentials,
 )
+
+
+class _TracebackToDebug(logging.Filter):
+    """botocore logs a failed role refresh at WARNING with its traceback; the tap then fails
+    with one line saying what to fix, so the traceback is kept for debug logging only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.DEBUG and not _CREDENTIALS_LOG.isEnabledFor(logging.DEBUG):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+_CREDENTIALS_LOG = logging.getLogger("botocore.credentials")
+_CREDENTIALS_LOG.addFilter(_TracebackToDebug())
 
 
 class _AssumedRoleProvider(CredentialProvider):

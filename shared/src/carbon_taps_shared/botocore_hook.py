@@ -6,10 +6,17 @@ delay a ``needs-retry`` handler returns), so we decide instead of replacing it.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
-from carbon_taps_shared.errors import Classification, classify, classify_aws_error
+from carbon_taps_shared.errors import (
+    Classification,
+    ErrorClass,
+    ProviderError,
+    classify,
+    classify_aws_error,
+)
 from carbon_taps_shared.policy import RetryPolicy
 from carbon_taps_shared.ratelimit import TokenBucket
 from carbon_taps_shared.telemetry import Telemetry
@@ -98,13 +105,24 @@ class BotocoreRetryHook:
         duration = now - context.get(_SENT, now)
         op_name = getattr(operation, "name", None) or "unknown"
 
+        malformed = False
         if response is not None and caught_exception is None:
             http_response, parsed = response
             status = int(getattr(http_response, "status_code", 0) or 0)
-            if status < 300:
+            malformed = status < 300 and _malformed_json(operation, http_response)
+            if status < 300 and not malformed:
                 self._record(op_name, status, None, attempts, duration)
                 return None
-            classification = _classify_parsed(status, parsed, http_response)
+            classification = (
+                Classification(
+                    error_class=ErrorClass.TRANSIENT,
+                    status=status,
+                    code="MalformedResponse",
+                    message="the response body is not valid JSON",
+                )
+                if malformed
+                else _classify_parsed(status, parsed, http_response)
+            )
         elif caught_exception is not None:
             classification = classify(caught_exception)
         else:
@@ -119,6 +137,9 @@ class BotocoreRetryHook:
         )
         wait = self.policy.wait_for(attempts, classification, started=started)
         if wait is None:
+            if malformed:
+                # botocore would hand the caller a "success" holding no data at all.
+                raise ProviderError(classification, provider=self.provider, operation=op_name)
             return False
         if self.telemetry is not None:
             self.telemetry.record_retry(
@@ -169,6 +190,27 @@ def _classify_parsed(status: int, parsed: dict[str, Any], http_response: Any) ->
         error.get("Message") or parsed.get("message"),
         headers,
     )
+
+
+def _malformed_json(operation: Any, http_response: Any) -> bool:
+    """A 2xx JSON answer that does not parse (cut short by a proxy, say).
+
+    botocore's JSON parsers turn such a body into ``{"message": <body>}`` and report success,
+    so a page would silently hold no results.
+    """
+    model = getattr(operation, "service_model", None)
+    if getattr(model, "protocol", None) not in ("json", "rest-json"):
+        return False
+    if getattr(operation, "has_streaming_output", False):
+        return False
+    body = getattr(http_response, "content", b"")
+    if not body:
+        return False
+    try:
+        json.loads(body)
+    except ValueError:
+        return True
+    return False
 
 
 def install_botocore_policy(

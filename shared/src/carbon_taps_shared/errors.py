@@ -364,6 +364,13 @@ def classify(exc: BaseException) -> Classification:
     response = getattr(exc, "response", None)
     if isinstance(response, requests.Response):
         return classify_response(response)
+    if isinstance(exc, requests.exceptions.JSONDecodeError):
+        # A success whose body was cut short on the way (client libraries parse it late).
+        return Classification(
+            error_class=ErrorClass.TRANSIENT,
+            code="MalformedResponse",
+            message="the response body is not valid JSON",
+        )
     if isinstance(exc, _REQUESTS_TRANSIENT):
         return Classification(error_class=ErrorClass.TRANSIENT, message=_clean(exc))
     singer = _classify_singer(exc)

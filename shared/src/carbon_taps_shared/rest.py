@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 
 import requests
 
-from carbon_taps_shared.errors import Classification, ProviderError, classify
+from carbon_taps_shared.errors import Classification, ErrorClass, ProviderError, classify
 from carbon_taps_shared.network import apply_environment
 from carbon_taps_shared.policy import RetryPolicy
 from carbon_taps_shared.ratelimit import TokenBucket
@@ -88,9 +88,27 @@ class RetryingRESTMixin:
         return wrapper
 
     def validate_response(self, response: requests.Response) -> None:
-        """Raise with the response attached so classification sees status and headers."""
+        """Raise with the response attached so classification sees status and headers.
+
+        A success whose JSON body does not parse (cut short on the way) is retried like any
+        transient failure; parsed later, outside the retry loop, it would end the run.
+        """
         if response.status_code >= 400:
             raise requests.HTTPError(self.response_error_message(response), response=response)
+        if response.content and "json" in response.headers.get("Content-Type", "").lower():
+            try:
+                response.json()
+            except ValueError:
+                raise ProviderError(
+                    Classification(
+                        error_class=ErrorClass.TRANSIENT,
+                        status=response.status_code,
+                        code="MalformedResponse",
+                        message="the response body is not valid JSON",
+                    ),
+                    provider=self.provider_name,
+                    operation=self.name,
+                ) from None
 
     def response_error_message(self, response: requests.Response) -> str:
         """Status and path only: bodies and headers may echo credentials back."""
