@@ -20,19 +20,22 @@ import hashlib
 import json
 import re
 import threading
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import parse_qs
+from xml.sax.saxutils import escape
 
 import botocore.session
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from tests.fakes._http import JsonFake, Reply, Request
+from tests.fakes._http import FAULT_KINDS, Faults, JsonFake, Reply, Request
 
 _MODEL = botocore.session.get_session().get_service_model("sustainability")
 _OP = _MODEL.operation_model("GetEstimatedCarbonEmissions")
@@ -52,6 +55,7 @@ WATER_UNITS: list[str] = list(
     .value.members["Unit"]
     .enum
 )
+_ROLE_ARN = re.compile(r"^arn:aws:iam::\d{12}:role/[\w+=,.@/-]+$")
 _AUTH_RE = re.compile(
     r"^AWS4-HMAC-SHA256 Credential=(?P<key>[^/]+)/(?P<date>\d{8})/(?P<region>[^/]+)/"
     r"(?P<service>[^/]+)/aws4_request, "
@@ -244,14 +248,45 @@ class ApiError(Exception):
 
 
 @dataclass
-class Faults:
+class ScriptedFaults:
     """Scripted failures, consumed one per request before the request is served."""
 
     queue: list[Reply] = field(default_factory=list)
     deny_access: bool = False
 
 
+@dataclass(frozen=True)
+class SessionCredentials:
+    """Temporary credentials the fake's STS issued for an assumed role."""
+
+    access_key: str
+    secret: str
+    token: str
+    expires: datetime
+
+
+STS_PATH = "/"
+STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/"
+# botocore refreshes temporary credentials once fewer than 15 minutes are left (its "advisory"
+# window) and refuses refreshed ones with fewer than 10 left, so STS's own minimum lifetime
+# (900 s) plus a few seconds makes the client refresh every few seconds, and never too late.
+BOTOCORE_ADVISORY_REFRESH = timedelta(minutes=15)
+
+
 class SustainabilityFake(JsonFake):
+    """The Sustainability API and, for assumed roles, STS `AssumeRole`.
+
+    Fault mode (`faults=`, `--faults`): throttling answers `ThrottlingException` (with
+    `x-amz-retry-after` in milliseconds for `429_retry_after`), 500 `InternalServerException`,
+    502 without an error type (a front end's), 503 `ServiceUnavailableException`. AWS has no
+    bearer token to revoke: `expired_token` makes the fake's STS issue role credentials that
+    botocore must refresh within seconds, and calls signed with expired ones are refused with
+    `ExpiredTokenException`.
+    """
+
+    fault_paths = (r"^/v1/",)
+    per_request_kinds = tuple(k for k in FAULT_KINDS if k != "expired_token")
+
     def __init__(
         self,
         rows: Iterable[EmissionRow] = (),
@@ -260,14 +295,20 @@ class SustainabilityFake(JsonFake):
         page_size_cap: int | None = None,
         credentials: dict[str, str] | None = None,
         signing_region: str = "us-east-1",
+        faults: Faults | None = None,
+        role_lifetime: timedelta = timedelta(hours=1),
+        short_role_lifetime: timedelta = BOTOCORE_ADVISORY_REFRESH + timedelta(seconds=2),
     ) -> None:
-        super().__init__()
+        super().__init__(faults)
         self.rows = list(rows)
         self.water_rows = list(water_rows)
         self.page_size_cap = page_size_cap
         self.credentials = credentials
         self.signing_region = signing_region
-        self.faults = Faults()
+        self.faults = ScriptedFaults()
+        self.role_lifetime = role_lifetime
+        self.short_role_lifetime = short_role_lifetime
+        self.sessions: dict[str, SessionCredentials] = {}  # access key id -> issued credentials
         self._fault_lock = threading.Lock()
 
     # --- test controls -------------------------------------------------------------------
@@ -299,13 +340,33 @@ class SustainabilityFake(JsonFake):
             if r.path in OPERATIONS and OPERATIONS[r.path].name == operation
         ]
 
+    def sts_requests(self) -> list[Request]:
+        return [r for r in self.requests if r.path == STS_PATH]
+
+    # --- fault mode ---------------------------------------------------------------------
+    def fault_reply(self, kind: str, request: Request) -> Reply:
+        if kind == "429":
+            return ApiError(429, "ThrottlingException", "Rate exceeded").reply
+        if kind == "429_retry_after":
+            wait_ms = str(round(self.fault_mode.retry_after_seconds * 1000))
+            return ApiError(
+                429, "ThrottlingException", "Rate exceeded", {"x-amz-retry-after": wait_ms}
+            ).reply
+        if kind == "500":
+            return ApiError(500, "InternalServerException", "Internal server error").reply
+        if kind == "502":
+            return Reply(502, {"message": "Bad Gateway"})
+        return ApiError(503, "ServiceUnavailableException", "Service is unavailable").reply
+
     # --- protocol -----------------------------------------------------------------------
     def handle(self, request: Request) -> Reply:
+        if request.path == STS_PATH and request.method == "POST":
+            return self._sts(request)
         try:
             operation = OPERATIONS.get(request.path)
             if operation is None or request.method != "POST":
                 raise ApiError(404, "UnknownOperationException", f"No operation at {request.path}")
-            self._check_signature(request)
+            self._check_signature(request, "sustainability")
             with self._fault_lock:
                 if self.faults.queue:
                     return self.faults.queue.pop(0)
@@ -323,18 +384,30 @@ class SustainabilityFake(JsonFake):
         except ApiError as err:
             return err.reply
 
-    def _check_signature(self, request: Request) -> None:
+    def _check_signature(self, request: Request, service: str) -> None:
         auth = request.header("Authorization") or ""
         match = _AUTH_RE.match(auth)
         if not match or not request.header("X-Amz-Date"):
             raise ApiError(403, "UnrecognizedClientException", "Missing or malformed signature")
-        if match["service"] != "sustainability":
+        if match["service"] != service:
             raise ApiError(
                 403, "InvalidSignatureException", "Credential scope names another service"
             )
-        if self.credentials is None:
+        session = self.sessions.get(match["key"])
+        if session is not None:
+            if request.header("X-Amz-Security-Token") != session.token:
+                raise ApiError(403, "UnrecognizedClientException", "The security token is invalid")
+            if datetime.now(UTC) >= session.expires:
+                raise ApiError(
+                    403,
+                    "ExpiredTokenException",
+                    "The security token included in the request is expired",
+                )
+            secret = session.secret
+        elif self.credentials is None:
             return
-        secret = self.credentials.get(match["key"])
+        else:
+            secret = self.credentials.get(match["key"])
         if secret is None:
             raise ApiError(403, "UnrecognizedClientException", "The security token is invalid")
         signed = match["signed"].split(";")
@@ -345,12 +418,63 @@ class SustainabilityFake(JsonFake):
             headers={name: request.header(name) for name in signed},
         )
         aws_request.context["timestamp"] = request.header("X-Amz-Date")
-        signer = SigV4Auth(Credentials(match["key"], secret), "sustainability", match["region"])
+        signer = SigV4Auth(Credentials(match["key"], secret), service, match["region"])
         expected = signer.signature(
             signer.string_to_sign(aws_request, signer.canonical_request(aws_request)), aws_request
         )
         if expected != match["sig"]:
             raise ApiError(403, "InvalidSignatureException", "The request signature does not match")
+
+    def _sts(self, request: Request) -> Reply:
+        """STS `AssumeRole` (query protocol, XML answers), signed by the base credentials."""
+        form = {k: v[-1] for k, v in parse_qs(request.body.decode()).items()}
+        try:
+            if form.get("Action") != "AssumeRole" or form.get("Version") != "2011-06-15":
+                raise ApiError(400, "InvalidAction", "This fake's STS serves AssumeRole only")
+            self._check_signature(request, "sts")
+            role = form.get("RoleArn", "")
+            name = form.get("RoleSessionName", "")
+            if not _ROLE_ARN.match(role) or not 2 <= len(name) <= 64:
+                raise ApiError(400, "ValidationError", "RoleArn or RoleSessionName is invalid")
+        except ApiError as err:
+            code = err.reply.headers["x-amzn-ErrorType"]
+            message = err.reply.body["message"]
+            return Reply(
+                err.reply.status,
+                _xml(
+                    f'<ErrorResponse xmlns="{STS_NS}"><Error><Type>Sender</Type>'
+                    f"<Code>{code}</Code><Message>{escape(message)}</Message></Error>"
+                    f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+                ),
+                {"Content-Type": "text/xml"},
+            )
+        lifetime = self.short_role_lifetime if self.expiring_tokens else self.role_lifetime
+        issued = SessionCredentials(
+            access_key="ASIA" + uuid.uuid4().hex[:16].upper(),
+            secret=base64.b64encode(uuid.uuid4().bytes + uuid.uuid4().bytes).decode()[:40],
+            token="FQoGZXIvYXdzE" + uuid.uuid4().hex + uuid.uuid4().hex,
+            expires=(datetime.now(UTC) + lifetime).replace(microsecond=0),
+        )
+        with self._fault_lock:
+            self.sessions[issued.access_key] = issued
+        account, role_name = role.split(":")[4], role.rsplit("/", 1)[1]
+        return Reply(
+            200,
+            _xml(
+                f'<AssumeRoleResponse xmlns="{STS_NS}"><AssumeRoleResult>'
+                f"<AssumedRoleUser><AssumedRoleId>AROA{account}:{escape(name)}</AssumedRoleId>"
+                f"<Arn>arn:aws:sts::{account}:assumed-role/{role_name}/{escape(name)}</Arn>"
+                "</AssumedRoleUser><Credentials>"
+                f"<AccessKeyId>{issued.access_key}</AccessKeyId>"
+                f"<SecretAccessKey>{issued.secret}</SecretAccessKey>"
+                f"<SessionToken>{issued.token}</SessionToken>"
+                f"<Expiration>{issued.expires:%Y-%m-%dT%H:%M:%SZ}</Expiration>"
+                "</Credentials><PackedPolicySize>0</PackedPolicySize></AssumeRoleResult>"
+                f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
+                "</AssumeRoleResponse>"
+            ),
+            {"Content-Type": "text/xml"},
+        )
 
     def _serve(self, operation: _Operation, body: dict[str, Any]) -> dict[str, Any]:
         """Validate a request against the operation's model, then answer one page of it."""
@@ -451,6 +575,10 @@ def _time_period(period: Any) -> tuple[datetime, datetime]:
     return start, end
 
 
+def _xml(text: str) -> bytes:
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + text.encode()
+
+
 def _check_members(name: str, values: Any, allowed: list[str]) -> None:
     if not isinstance(values, list) or any(v not in allowed for v in values):
         raise ApiError(400, "ValidationException", f"Invalid {name}: allowed values are {allowed}")
@@ -492,11 +620,18 @@ def main() -> None:
     )
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--page-size-cap", type=int, default=None)
+    parser.add_argument(
+        "--faults",
+        type=Faults.parse,
+        default=None,
+        help='fault mode, e.g. "rate=0.2,seed=7" (see tests/fakes/_http.py)',
+    )
     args = parser.parse_args()
     fake = SustainabilityFake(
         load_rows(args.data),
         water_rows=load_rows(args.water_data, WaterRow) if args.water_data else (),
         page_size_cap=args.page_size_cap,
+        faults=args.faults,
     )
     fake.start(port=args.port)
     print(fake.url, flush=True)

@@ -27,6 +27,7 @@ import argparse
 import base64
 import hashlib
 import json
+import math
 import tempfile
 import threading
 import time
@@ -40,7 +41,7 @@ from urllib.parse import parse_qs, quote
 
 import trustme
 
-from tests.fakes._http import JsonFake, Reply, Request
+from tests.fakes._http import FAULT_KINDS, Faults, JsonFake, Reply, Request
 from tests.fakes.azure_data import CarbonRow, CostRow, load_sample
 
 ARM_SCOPE = "https://management.azure.com/.default"
@@ -107,7 +108,7 @@ class ArmError(Exception):
 
 
 @dataclass
-class Faults:
+class ScriptedFaults:
     """Scripted failures per API ("carbon", "cost", "token"), consumed one per request."""
 
     queues: dict[str, list[Reply]] = field(default_factory=lambda: defaultdict(list))
@@ -116,6 +117,20 @@ class Faults:
 
 
 class AzureFake(JsonFake):
+    """Entra ID and ARM over HTTPS; see the module docstring.
+
+    Fault mode (`faults=`, `--faults`), on ARM paths only: throttling is ARM's 429 body, with
+    `Retry-After` (Carbon, subscriptions) or the QPU retry-after header (Cost Management) for
+    `429_retry_after`; 500/502/503 carry ARM's error shape. Azure does not revoke a bearer token
+    it issued (CAE challenges go only to clients that opt in, which the tap does not), so
+    `expired_token` is modelled by time: Entra ID issues tokens that live `short_token_lifetime`
+    seconds (their true `expires_in`), so tokens expire during a run, and ARM refuses each
+    expired one with 401 `ExpiredAuthenticationToken`.
+    """
+
+    fault_paths = (r"^/(subscriptions|providers)(/|$)",)
+    per_request_kinds = tuple(k for k in FAULT_KINDS if k != "expired_token")
+
     def __init__(
         self,
         carbon_rows: Iterable[CarbonRow] = (),
@@ -133,8 +148,10 @@ class AzureFake(JsonFake):
         cost_page_size: int = 1000,
         subscription_page_size: int = 50,
         extra_item_fields: dict[str, Any] | None = None,
+        faults: Faults | None = None,
+        short_token_lifetime: float = 2,
     ) -> None:
-        super().__init__()
+        super().__init__(faults)
         self.carbon_rows = list(carbon_rows)
         self.cost_rows = list(cost_rows)
         self.subscriptions = subscriptions or sorted(
@@ -154,7 +171,8 @@ class AzureFake(JsonFake):
         self.subscription_page_size = subscription_page_size
         self.extra_item_fields = extra_item_fields or {}  # a newer API version's additions
         self.request_times: list[tuple[float, str]] = []  # (monotonic, path) per request
-        self.faults = Faults()
+        self.faults = ScriptedFaults()
+        self.short_token_lifetime = short_token_lifetime
         self.tokens: dict[str, float] = {}  # access token -> expiry (monotonic)
         self._state_lock = threading.Lock()
         self._ca = trustme.CA()
@@ -205,6 +223,36 @@ class AzureFake(JsonFake):
 
     def token_requests(self) -> list[Request]:
         return [r for r in self.requests if r.path.endswith("/oauth2/v2.0/token")]
+
+    def bearer_tokens(self) -> list[str]:
+        """The distinct bearer tokens ARM requests carried, in first-use order."""
+        seen = dict.fromkeys(
+            r.header("Authorization") or "" for r in self.requests if not self._is_entra(r.path)
+        )
+        return [t for t in seen if t]
+
+    # --- fault mode ---------------------------------------------------------------------
+    def fault_reply(self, kind: str, request: Request) -> Reply:
+        cost = self._api(request.path) == "cost"
+        if kind in ("429", "429_retry_after"):
+            headers = {}
+            if cost:  # the QPU quota's own headers come on every Cost Management answer
+                headers["x-ms-ratelimit-microsoft.costmanagement-qpu-consumed"] = "0"
+                headers["x-ms-ratelimit-microsoft.costmanagement-qpu-remaining"] = "QueryResource=0"
+            if kind == "429_retry_after":
+                wait = str(max(1, math.ceil(self.fault_mode.retry_after_seconds)))
+                headers[QPU_HEADER if cost else "Retry-After"] = wait
+            return ArmError(429, "429", "Too many requests. Please retry.", headers).reply
+        code, message = {
+            "500": ("InternalServerError", "Encountered internal server error. Please try again."),
+            "502": ("BadGateway", "The gateway did not receive a response in time."),
+            "503": ("ServiceUnavailable", "The service is temporarily unavailable."),
+        }[kind]
+        return ArmError(int(kind), code, message).reply
+
+    @property
+    def _token_lifetime(self) -> float:
+        return self.short_token_lifetime if self.expiring_tokens else self.token_lifetime
 
     # --- dispatch -----------------------------------------------------------------------
     def handle(self, request: Request) -> Reply:
@@ -257,6 +305,9 @@ class AzureFake(JsonFake):
         except ArmError as err:
             return err.reply
 
+    def _is_entra(self, path: str) -> bool:
+        return path.startswith(f"/{self.tenant}/") or "/oauth2/" in path or "/.well-known/" in path
+
     @staticmethod
     def _api(path: str) -> str:
         if "Microsoft.Carbon" in path:
@@ -299,12 +350,12 @@ class AzureFake(JsonFake):
         token = base64.urlsafe_b64encode(hashlib.sha256(str(time.time_ns()).encode()).digest())
         access = f"fake-arm-token-{token.decode()[:24]}"
         with self._state_lock:
-            self.tokens[access] = time.monotonic() + self.token_lifetime
+            self.tokens[access] = time.monotonic() + self._token_lifetime
         return Reply(
             200,
             {
                 "access_token": access,
-                "expires_in": int(self.token_lifetime),
+                "expires_in": int(self._token_lifetime),
                 "token_type": "Bearer",
             },
         )
@@ -745,6 +796,12 @@ def main() -> None:
     parser.add_argument("--client-id", default="demo-client")
     parser.add_argument("--client-secret", default="demo-not-a-secret")
     parser.add_argument("--tenant", default="demo-tenant")
+    parser.add_argument(
+        "--faults",
+        type=Faults.parse,
+        default=None,
+        help='fault mode, e.g. "rate=0.2,seed=7" (see tests/fakes/_http.py)',
+    )
     args = parser.parse_args()
     subs, carbon, cost = load_sample(args.data)
     fake = AzureFake(
@@ -753,6 +810,7 @@ def main() -> None:
         subscriptions=subs,
         tenant=args.tenant,
         clients={args.client_id: args.client_secret},
+        faults=args.faults,
     )
     fake.start_tls(port=args.port)
     args.ca_file.write_bytes(fake._ca.cert_pem.bytes())

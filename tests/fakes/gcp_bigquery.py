@@ -26,6 +26,7 @@ import threading
 import time
 import traceback
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -38,7 +39,7 @@ import pyarrow as pa
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from tests.fakes._http import JsonFake, Reply, Request
+from tests.fakes._http import Faults, JsonFake, Reply, Request
 from tests.fakes.gcp_key import PUBLIC_KEY, service_account_info
 
 PREFIX = "/bigquery/v2/projects/"
@@ -181,7 +182,8 @@ def _decode_param(ptype: dict[str, Any], pvalue: dict[str, Any]) -> Any:
 
 def error_body(status: int, reason: str, message: str) -> dict[str, Any]:
     names = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED"}
-    names |= {404: "NOT_FOUND", 500: "INTERNAL"}
+    names |= {404: "NOT_FOUND", 409: "ALREADY_EXISTS", 429: "RESOURCE_EXHAUSTED"}
+    names |= {500: "INTERNAL", 503: "UNAVAILABLE"}
     return {
         "error": {
             "code": status,
@@ -203,7 +205,34 @@ def generate_service_account(token_uri: str, project: str) -> tuple[dict[str, An
     return service_account_info(token_uri, project), PUBLIC_KEY
 
 
+# What Google's front end answers for a 502: an HTML page, not the API's JSON error.
+GFE_502 = (
+    b"<!DOCTYPE html>\n<html lang=en><meta charset=utf-8><title>Error 502 (Server Error)!!1"
+    b"</title><p><b>502.</b> <ins>That's an error.</ins><p>The server encountered a "
+    b"temporary error and could not complete your request.<p>Please try again in 30 seconds."
+    b"  <ins>That's all we know.</ins>\n"
+)
+EXPIRED = (
+    "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie "
+    "or other valid authentication credential. See "
+    "https://developers.google.com/identity/sign-in/web/devconsole-project."
+)
+
+
 class BigQueryFake(JsonFake):
+    """BigQuery REST v2 and the OAuth token endpoint; see the module docstring.
+
+    Fault mode (`faults=`, `--faults`), on `/bigquery/v2/` paths: throttling is
+    `rateLimitExceeded` (BigQuery sends no Retry-After; `429_retry_after` adds the `Retry-After`
+    Google's front end may send), 500 `internalError`, 503 `backendError`, and 502 the front
+    end's HTML page. `expired_token` revokes the bearer token a request carries once it has
+    served a request (a token that expired early, or was revoked): the fake answers 401
+    `UNAUTHENTICATED` with `WWW-Authenticate: … error="invalid_token"`, and a client must fetch
+    a new token from `/token` and send the request again.
+    """
+
+    fault_paths = (r"^/bigquery/v2/",)
+
     def __init__(
         self,
         tables: dict[str, FakeTable],
@@ -215,10 +244,11 @@ class BigQueryFake(JsonFake):
         bytes_per_cell: int = 8,
         running_polls: int = 0,
         service_accounts: dict[str, Any] | None = None,
+        faults: Faults | None = None,
     ) -> None:
         """`tables` maps `project.dataset.table` (or `dataset.table` in `project`) to tables;
         `service_accounts` maps client_email -> RSA public key allowed to get tokens."""
-        super().__init__()
+        super().__init__(faults)
         self.project = project
         self.location = location
         self.page_rows = page_rows
@@ -227,6 +257,8 @@ class BigQueryFake(JsonFake):
         self.running_polls = running_polls  # like a real job: not DONE at once
         self.service_accounts = dict(service_accounts or {})
         self.tokens: set[str] = set()
+        self.revoked: set[str] = set()  # tokens the fault mode expired
+        self.token_uses: Counter[str] = Counter()  # API requests each token was accepted for
         self.jobs: dict[str, Job] = {}
         self.fail_next: list[Reply] = []  # scripted transient failures, served first
         self.tables: dict[str, FakeTable] = {}
@@ -280,15 +312,8 @@ class BigQueryFake(JsonFake):
             return self.fail_next.pop(0)
         auth = request.header("Authorization") or ""
         if not auth.startswith("Bearer ") or auth[7:] not in self.tokens:
-            return Reply(
-                401,
-                error_body(
-                    401,
-                    "authError",
-                    "Request had invalid authentication "
-                    "credentials. Expected OAuth 2 access token.",
-                ),
-            )
+            return _unauthenticated()
+        self.token_uses[auth[7:]] += 1
         if not request.path.startswith(PREFIX):
             return Reply(404, error_body(404, "notFound", f"No such API: {request.path}"))
         parts = request.path[len(PREFIX) :].split("/")
@@ -307,6 +332,34 @@ class BigQueryFake(JsonFake):
         except QueryError as exc:
             return Reply(exc.status, error_body(exc.status, exc.reason, exc.message))
         return Reply(404, error_body(404, "notFound", f"Unknown path {request.path}"))
+
+    # --- fault mode ---------------------------------------------------------------------------
+    def fault_reply(self, kind: str, request: Request) -> Reply:
+        if kind in ("429", "429_retry_after"):
+            headers = {}
+            if kind == "429_retry_after":
+                headers["Retry-After"] = str(max(1, math.ceil(self.fault_mode.retry_after_seconds)))
+            message = (
+                "Exceeded rate limits: too many api requests per user per method for this "
+                "user_method. For more information, see "
+                "https://cloud.google.com/bigquery/docs/troubleshoot-quotas"
+            )
+            return Reply(429, error_body(429, "rateLimitExceeded", message), headers)
+        if kind == "500":
+            return Reply(500, error_body(500, "internalError", "An internal error occurred."))
+        if kind == "502":
+            return Reply(502, GFE_502, {"Content-Type": "text/html; charset=UTF-8"})
+        message = "Error encountered during execution. Retrying may solve the problem."
+        return Reply(503, error_body(503, "backendError", message))
+
+    def expire_token(self, request: Request) -> Reply | None:
+        auth = request.header("Authorization") or ""
+        token = auth[7:] if auth.startswith("Bearer ") else ""
+        if token not in self.tokens or not self.token_uses[token]:
+            return None  # only a token that has worked can expire mid-run
+        self.tokens.discard(token)
+        self.revoked.add(token)
+        return _unauthenticated()
 
     def _token(self, request: Request) -> Reply:
         form = {k: v[-1] for k, v in parse_qs(request.body.decode()).items()}
@@ -409,6 +462,9 @@ class BigQueryFake(JsonFake):
     def _insert_job(self, project: str, body: dict[str, Any]) -> Reply:
         reference = body.get("jobReference") or {}
         job_id = reference.get("jobId") or uuid.uuid4().hex
+        if job_id in self.jobs:  # e.g. a retry after the first answer was lost on the way
+            location = self.jobs[job_id].location
+            raise QueryError(409, "duplicate", f"Already Exists: Job {project}:{location}.{job_id}")
         config = body.get("configuration") or {}
         if "query" not in config:
             raise QueryError(400, "invalid", "Only query jobs are supported by the fake")
@@ -536,6 +592,15 @@ class BigQueryFake(JsonFake):
         return [r for r in self.requests if r.path != "/token"]
 
 
+def _unauthenticated() -> Reply:
+    """BigQuery's 401 for a missing, unknown or expired bearer token."""
+    return Reply(
+        401,
+        error_body(401, "authError", EXPIRED),
+        {"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/", error="invalid_token"'},
+    )
+
+
 def load_tables(folder: Path) -> dict[str, FakeTable]:
     """`<[project.]dataset.table>.json` specs: {"schema", "timePartitioning", "rows_file"}.
 
@@ -588,8 +653,14 @@ def main() -> None:
     )
     parser.add_argument("--project", default="carbon-demo-project")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument(
+        "--faults",
+        type=Faults.parse,
+        default=None,
+        help='fault mode, e.g. "rate=0.2,seed=7" (see tests/fakes/_http.py)',
+    )
     args = parser.parse_args()
-    fake = BigQueryFake(load_tables(args.data), project=args.project)
+    fake = BigQueryFake(load_tables(args.data), project=args.project, faults=args.faults)
     fake.start(port=args.port)
     info, public = generate_service_account(f"{fake.url}/token", args.project)
     fake.service_accounts[info["client_email"]] = public
