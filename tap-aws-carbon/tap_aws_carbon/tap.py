@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from functools import cache
 
+from carbon_taps_shared.config import endpoint_problem
 from carbon_taps_shared.tapbase import CarbonTap, resilience_settings
 from singer_sdk import Stream
 from singer_sdk import typing as th
@@ -168,6 +169,10 @@ class TapAwsCarbon(CarbonTap):
         role = config.get("role_arn")
         if role and not role.startswith("arn:"):
             errors.append("role_arn must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)")
+        for name in ("sustainability_endpoint_url", "s3_endpoint_url", "sts_endpoint_url"):
+            problem = endpoint_problem(name, config.get(name))
+            if problem:
+                errors.append(problem)
         if errors:
             raise ConfigValidationError("Config validation failed", errors=errors)
 

@@ -11,6 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from carbon_taps_shared.config import endpoint_problem
 from carbon_taps_shared.tapbase import CarbonTap, TapUserError, resilience_settings
 from singer_sdk import Stream
 from singer_sdk import typing as th
@@ -194,8 +195,9 @@ class TapAzureEmissions(CarbonTap):
         if config.get("ca_bundle") and not Path(config["ca_bundle"]).is_file():
             errors.append("ca_bundle must name a readable PEM file")
         for name in ("arm_endpoint", "authority_host"):
-            if config.get(name) and not str(config[name]).startswith("https://"):
-                errors.append(f"{name} must be an https:// URL")
+            problem = endpoint_problem(name, config.get(name), ("https",))
+            if problem:
+                errors.append(problem)
         if errors:
             raise ConfigValidationError("Config validation failed", errors=errors)
 

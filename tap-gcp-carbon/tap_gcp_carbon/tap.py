@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING
 
+from carbon_taps_shared.config import endpoint_problem
 from carbon_taps_shared.tapbase import CarbonTap, TapUserError, resilience_settings
 from singer_sdk import Stream
 from singer_sdk import typing as th
@@ -141,6 +142,9 @@ class TapGcpCarbon(CarbonTap):
                 "set carbon_footprint_dataset, carbon_footprint_uri or "
                 "billing_export_table: there is nothing to read"
             )
+        problem = endpoint_problem("api_endpoint", config.get("api_endpoint"))
+        if problem:
+            errors.append(problem)
         default_project = config.get("project_id") or "default-project"
         checks = [
             ("project_id", lambda v: check_project(v, "project_id")),

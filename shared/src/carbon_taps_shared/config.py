@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
@@ -98,7 +99,10 @@ def _describe(error: ValidationError) -> str:
     if rule == "additionalProperties" and isinstance(instance, Mapping):
         known = set(error.schema.get("properties") or {})
         extra = sorted(str(k) for k in instance if k not in known)
-        return f"{where}: unknown setting(s) {', '.join(map(repr, extra))}"
+        return (
+            f"{where}: unknown setting(s) {', '.join(map(repr, extra))} (check the spelling; "
+            "--about lists every setting)"
+        )
     return f"{where}: does not satisfy the schema rule {rule!r}"
 
 
@@ -122,6 +126,32 @@ def safe_config_errors(
         if message not in messages:
             messages.append(message)
     return messages
+
+
+def endpoint_problem(
+    name: str, value: Any, schemes: tuple[str, ...] = ("http", "https")
+) -> str | None:
+    """Why `value` cannot be the endpoint URL setting `name` names; None when it can.
+
+    Checked with the settings, so a typo fails before any request instead of deep inside a
+    client library.
+    """
+    if not isinstance(value, str) or not value:
+        return None  # the schema reports a wrong type; empty means unset
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in schemes
+        or not parts.hostname
+        or any(c.isspace() for c in value)
+    ):
+        kinds = " or ".join(f"{scheme}://" for scheme in schemes)
+        return f"{name} must be an {kinds} URL with a host name (e.g. {schemes[-1]}://host)"
+    return None
 
 
 def register_secrets(
@@ -150,9 +180,14 @@ class SecretSafeConfigMixin:
         plugin.append_builtin_config(schema)
         register_secrets(schema, self._config)
         install_log_redaction(default_redactor, plugin.logger)
+        # null means "not set": the setting's default applies, as when the key is absent.
+        for key in [k for k, v in self._config.items() if v is None]:
+            del self._config[key]
         errors: list[str] = []
         if schema:
-            errors = safe_config_errors(schema, self._config, validator_cls=JSONSchemaValidator)
+            # A misspelt setting would otherwise be ignored and its default used in silence.
+            closed = {**schema, "additionalProperties": False}
+            errors = safe_config_errors(closed, self._config, validator_cls=JSONSchemaValidator)
         if errors:
             summary = "Config validation failed"
             if raise_errors:

@@ -6,11 +6,14 @@ to the debug log), and the retry policy, rate limiter and telemetry built once f
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from functools import cached_property
+from pathlib import Path
 from typing import Any, ClassVar
 
+import click
 from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
@@ -79,6 +82,29 @@ class CarbonTap(SecretSafeConfigMixin, Tap):
     @cached_property
     def rate_limiter(self) -> TokenBucket:
         return TokenBucket(float(self.config.get("max_requests_per_second", 0)))
+
+    @classmethod
+    def cb_config(cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]) -> Any:
+        """Each --config file must be a JSON object of settings; say which one is not."""
+        for path in value:
+            if path == "ENV":
+                continue
+            try:
+                content = json.loads(Path(path).read_text(encoding="utf-8"))
+                problem = None if isinstance(content, dict) else f"JSON {type(content).__name__}"
+            except OSError as exc:
+                problem = exc.strerror or type(exc).__name__
+            except ValueError as exc:  # not JSON, or not UTF-8
+                problem = f"not JSON: {' '.join(str(exc).split())[:80]}"
+            if problem:
+                cls.logger.error(
+                    "--config %s is not a JSON object of settings (%s); fix the file or point "
+                    "--config at the right one",
+                    path,
+                    problem,
+                )
+                ctx.exit(1)
+        return super().cb_config(ctx, param, value)
 
     @classmethod
     def invoke(cls, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
