@@ -273,10 +273,14 @@ def _generic_route(root: Path, work: Path, target: Path, s3csv: Path, target_cfg
             raise RuntimeError("tap-s3-csv --discover: " + found.stderr.strip().splitlines()[-1])
         catalog = json.loads(found.stdout)
         for entry in catalog["streams"]:
-            entry["metadata"][0]["metadata"]["selected"] = True
+            entry["selected"] = True
+            for item in entry["metadata"]:
+                if item["breadcrumb"] == []:
+                    item["metadata"]["selected"] = True
         (work / "s3csv-catalog.json").write_text(json.dumps(catalog))
         tap = subprocess.Popen(
-            [s3csv, "--config", config, "--catalog", work / "s3csv-catalog.json"],
+            # It reads its catalog from the legacy --properties flag, not --catalog.
+            [s3csv, "--config", config, "--properties", work / "s3csv-catalog.json"],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             env=env,
@@ -305,16 +309,17 @@ def _generic_route(root: Path, work: Path, target: Path, s3csv: Path, target_cfg
             + col(USAGE_START[0])
             + ", 10) AS d, "
             + ", ".join(keys)
-            + ", sum("
+            + ", sum(nullif("
             + col(SUMS["usage_amount"][0])
-            + "::numeric), sum("
+            + ", '')::numeric) AS usage_amount, sum(nullif("
             + col(SUMS["unblended_cost"][0])
-            + "::numeric) FROM bench_generic.cur GROUP BY "
+            + ", '')::numeric) AS unblended_cost FROM bench_generic.cur GROUP BY "
             + ", ".join(["1", *keys])
         )
         seconds = time.perf_counter() - started
         lines = psql("SELECT count(*) FROM bench_generic.cur")[0][0]
-        return f"{seconds:.1f} s ({lines} lines loaded)"
+        days = psql("SELECT count(*) FROM bench_generic.daily")[0][0]
+        return f"{seconds:.1f} s ({lines} lines loaded, {days} daily rows)"
     finally:
         server.stop()
 
