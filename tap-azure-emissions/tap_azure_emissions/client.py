@@ -6,6 +6,7 @@ Also the two helper calls that are not streams: the subscriptions list (when no
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -49,8 +50,10 @@ def shown(value: Any) -> str:
 def answer(response: requests.Response, where: str) -> dict[str, Any]:
     """The JSON object an ARM answer must be; anything else ends the run in one line."""
     try:
-        body = response.json() if response.content else None
-    except ValueError:  # not JSON, or not text
+        # From the bytes: JSON is UTF-8 (RFC 8259), so no guessed encoding turns a broken
+        # answer into mojibake.
+        body = json.loads(response.content.decode("utf-8")) if response.content else None
+    except ValueError:  # not JSON, or not UTF-8
         body = ...
     if not isinstance(body, dict):
         what = (
@@ -64,10 +67,14 @@ def answer(response: requests.Response, where: str) -> dict[str, Any]:
     return body
 
 
-def objects(container: Mapping[str, Any], key: str, where: str) -> list[dict[str, Any]]:
-    """`container[key]`: a list of objects, or nothing when absent or null."""
+def objects(
+    container: Mapping[str, Any], key: str, where: str, *, required: bool = False
+) -> list[dict[str, Any]]:
+    """`container[key]`: a list of objects; absent or null is an empty list unless required."""
     items = container.get(key)
     if items is None:
+        if required:
+            raise UnexpectedDataError(f"{where}: the answer has no `{key}` list; {ANSWER_HINT}")
         return []
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         bad = (
@@ -272,7 +279,7 @@ class SubscriptionListStream(AzureStream):
 
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
         where = f"{self.name} (the subscriptions list)"
-        for item in objects(answer(response, where), "value", where):
+        for item in objects(answer(response, where), "value", where, required=True):
             text(item, "subscriptionId", where, required=True)
             yield item
 

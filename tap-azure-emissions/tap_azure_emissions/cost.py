@@ -137,11 +137,9 @@ class CostDailyStream(AzureStream):
                 f"{self.name}: the answer's `properties` is {shown(properties)}, not an object; "
                 f"{ANSWER_HINT}"
             )
-        columns = objects(properties, "columns", self.name)
+        columns = objects(properties, "columns", self.name, required=True)
         names = [text(c, "name", self.name, required=True) for c in columns]
         rows = properties.get("rows")
-        if rows is None:
-            return
         if not isinstance(rows, list):
             raise UnexpectedDataError(
                 f"{self.name}: the answer's `rows` is {shown(rows)}, not a list; {ANSWER_HINT}"

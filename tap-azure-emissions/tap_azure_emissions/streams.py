@@ -124,7 +124,7 @@ class _CarbonReportStream(AzureStream):
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
         body = answer(response, self.name)
         self.tap.note_access(decisions(body, self.name))
-        yield from objects(body, "value", self.name)
+        yield from objects(body, "value", self.name, required=True)
 
     def fetch(self, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """Every row of one report request, all pages (the SDK drives paging and retries)."""

@@ -119,7 +119,10 @@ def plans(draw: st.DrawFn) -> Plan:
     family = draw(st.sampled_from(["raw", "structure", "field", "field", "paging"]))
     raw = draw(
         st.sampled_from(
-            [b"", b"<html><body>Bad Gateway</body></html>", b"[]", b"null", b'"value"', b"42"]
+            [
+                *(b"", b"<html><body>Bad Gateway</body></html>", b"[]", b"null", b'"value"'),
+                *(b"42", b"\xff", b"\xc3\x28", b"\xed\xa0\x80"),  # the last three: not UTF-8
+            ]
         )
     )
     return Plan(
@@ -261,7 +264,7 @@ def corrupt(
     """The plan applied to this answer: always something the tap must refuse."""
     body = json.loads(json.dumps(reply.body)) if reply.body is not None else {}
     if plan.family == "raw":
-        return _raw(plan, api)
+        return _raw(plan, api, body)
     if plan.family == "paging" and api in ("items", "cost", "subscriptions"):
         return _paging(plan, api, body, request, fake)
     if plan.family == "field" and _items(api, body):
@@ -269,7 +272,11 @@ def corrupt(
     return _structure(plan, api, body)
 
 
-def _raw(plan: Plan, api: str) -> tuple[Reply, str]:
+def _raw(plan: Plan, api: str, body: Any) -> tuple[Reply, str]:
+    if len(plan.raw) <= 3 and plan.raw[:1] >= b"\x80":
+        text = json.dumps(body).encode()
+        at = text.index(b'"') + 1
+        return Reply(200, text[:at] + plan.raw + text[at:]), "an answer that is not UTF-8"
     if plan.raw.startswith(b"<html"):
         return Reply(200, plan.raw, {"Content-Type": "text/html"}), "an HTML page"
     if plan.raw == b"":
