@@ -8,6 +8,7 @@ import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from carbon_taps_shared.errors import ErrorClass, ProviderError
@@ -89,6 +90,7 @@ class BigQueryReader:
             session = apply_environment(
                 AuthorizedSession(credentials, auth_request=Request(session=token_session))
             )
+            session.hooks["response"].append(_utf8_only)
         except FileNotFoundError as exc:
             raise TapUserError(f"CA bundle: {exc}; fix or unset the variable") from None
         options = {"api_endpoint": config["api_endpoint"]} if config.get("api_endpoint") else None
@@ -117,6 +119,8 @@ class BigQueryReader:
                 ref.api_id, retry=self._retry(stream, "tables.get"), timeout=self.timeout
             )
             return _column_paths(table.schema), table.time_partitioning
+        except NotUtf8Answer as exc:
+            raise UnexpectedDataError(f"{stream}: {exc}") from None
         except _FAILURES as exc:
             raise self._translate(exc, stream, "tables.get", ref, setting) from exc
         except _PARSING as exc:
@@ -160,6 +164,8 @@ class BigQueryReader:
                 processed = job.total_bytes_processed
                 billed = job.total_bytes_billed
                 cache_hit = job.cache_hit
+            except NotUtf8Answer as exc:
+                raise UnexpectedDataError(f"{stream}: {exc}") from None
             except _FAILURES as exc:
                 raise self._translate(exc, stream, "query", ref, setting) from exc
             except _PARSING as exc:
@@ -204,6 +210,8 @@ class BigQueryReader:
                         f"{ref} twice (an endless loop); re-run later"
                     )
                 tokens.add(token)
+        except NotUtf8Answer as exc:
+            raise UnexpectedDataError(f"{stream}: {exc}") from None
         except _FAILURES as exc:
             raise self._translate(exc, stream, "getQueryResults", ref, setting) from exc
         except _PARSING as exc:
@@ -272,6 +280,24 @@ class BigQueryReader:
 
 class UnexpectedDataError(TapUserError):
     """A BigQuery answer that is not the documented shape; the message names the stream."""
+
+
+class NotUtf8Answer(UnexpectedDataError):
+    """Raised by the session hook below; the reader adds which stream asked."""
+
+
+def _utf8_only(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+    """JSON is UTF-8 (RFC 8259): refuse other bytes before the client guesses an encoding and
+    reads a broken answer as mojibake."""
+    if "json" in response.headers.get("Content-Type", "") and response.content:
+        try:
+            response.content.decode("utf-8")
+        except UnicodeDecodeError:
+            path = urlsplit(response.url or "").path
+            raise NotUtf8Answer(
+                f"the BigQuery answer to {path} is not UTF-8 text; {MALFORMED_HINT}"
+            ) from None
+    return response
 
 
 def short(value: object, limit: int = 60) -> str:

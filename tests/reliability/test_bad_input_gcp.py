@@ -118,7 +118,12 @@ def plans(draw: st.DrawFn) -> Plan:
         pick=draw(st.integers(0, 1000)),
         wrong={kind: draw(strategy) for kind, strategy in WRONG_CELL.items()},
         raw=draw(
-            st.sampled_from([b"", b"<html>502 Bad Gateway</html>", b"[]", b"null", b'{"kind'])
+            st.sampled_from(
+                [
+                    *(b"", b"<html>502 Bad Gateway</html>", b"[]", b"null", b'{"kind'),
+                    *(b"\xff", b"\xc3\x28", b"\xed\xa0\x80"),  # put inside the answer: not UTF-8
+                ]
+            )
         ),
     )
 
@@ -185,6 +190,10 @@ def corrupt(
     if plan.family == "raw":
         if plan.raw.startswith(b"<html"):
             return Reply(200, plan.raw, {"Content-Type": "text/html"}), "an HTML page"
+        if len(plan.raw) <= 3 and plan.raw[:1] >= b"\x80":
+            text = json.dumps(body).encode()
+            at = text.index(b'"') + 1
+            return Reply(200, text[:at] + plan.raw + text[at:]), "an answer that is not UTF-8"
         # An empty results answer reads as "job not complete yet": the client asks again.
         raw = b"[]" if plan.raw == b"" and kind == "results" else plan.raw
         return Reply(200, raw), f"body {raw[:12]!r}"
