@@ -456,9 +456,10 @@ def api_cases(draw: st.DrawFn, requests: dict[str, list[int]]) -> tuple[Api, Cor
 
 def test_malformed_sustainability_api_answers_fail_in_one_line(api_fake, api_tap):
     tap, catalogs, requests = api_tap
-    tally = Tally("aws", planned=examples(40, 260)["max_examples"])
+    cases = examples(110, 260)
+    tally = Tally("aws", planned=cases["max_examples"])
 
-    @settings(**examples(40, 260))
+    @settings(**cases)
     @given(api_cases(requests))
     def case(example: tuple[Api, Corruption, int]) -> None:
         api, corruption, at = example
@@ -598,7 +599,7 @@ def test_unusual_but_valid_api_answers_load_with_their_values_kept(api_fake, api
         )
     problems: list[str] = []
 
-    @settings(**examples(15, 60))
+    @settings(**examples(20, 60))
     @given(unusual_cases(requests))
     def case(example: tuple[Api, Unusual, int]) -> None:
         api, unusual, at = example
@@ -741,11 +742,12 @@ def byte_damage(draw: st.DrawFn, fmt: str) -> Callable[[Path, Template, str], Pa
 def export_damages(draw: st.DrawFn, template: Template) -> FileDamage:
     index = draw(st.integers(0, 100))
     row = draw(st.integers(0, 100))
-    csv_only = ["not-utf8", "extra-cell", "quote", "nul", "not-gzip"]
     kinds = ["bytes", "missing-column", "number", "timestamp", "empty-key"]
     if template.fmt != "parquet":
-        kinds += csv_only
-    else:
+        kinds += ["not-utf8", "extra-cell", "quote", "nul"]
+    if template.fmt == "csv.gz":
+        kinds += ["not-gzip"]
+    if template.fmt == "parquet":
         kinds += ["column-type"]
     if template.manifests:
         kinds += ["manifest-missing-file", "manifest-garbage"]
@@ -956,9 +958,10 @@ def export_cases(
 
 def test_malformed_export_files_fail_in_one_line_naming_the_file(export_tap, export_templates):
     tap, catalog = export_tap
-    tally = Tally("aws", planned=examples(30, 160)["max_examples"])
+    cases = examples(80, 160)
+    tally = Tally("aws", planned=cases["max_examples"])
 
-    @settings(**examples(30, 160))
+    @settings(**cases)
     @given(export_cases(export_templates))
     def case(example: tuple[Template, FileDamage]) -> None:
         template, damage = example
@@ -1091,7 +1094,7 @@ def test_unusual_but_valid_export_files_load_with_their_values_kept(export_tap, 
     tap, catalog = export_tap
     problems: list[str] = []
 
-    @settings(**examples(12, 60))
+    @settings(**examples(20, 60))
     @given(st.sampled_from(VARIANTS), st.data())
     def case(variant: tuple[str, bool], data: st.DataObject) -> None:
         template = export_templates[variant]
@@ -1329,9 +1332,10 @@ def cur_cases(
 
 def test_malformed_cur_files_fail_in_one_line_naming_the_file(cur_tap, cur_templates):
     tap, catalog, _lines = cur_tap
-    tally = Tally("aws", planned=examples(20, 120)["max_examples"])
+    cases = examples(45, 120)
+    tally = Tally("aws", planned=cases["max_examples"])
 
-    @settings(**examples(20, 120))
+    @settings(**cases)
     @given(cur_cases(cur_templates))
     def case(example: tuple[CurTemplate, CurDamage]) -> None:
         template, damage = example
@@ -1378,7 +1382,7 @@ def test_unusual_but_valid_cur_files_load_with_their_values_kept(cur_tap, cur_te
     tap, catalog, line_count = cur_tap
     problems: list[str] = []
 
-    @settings(**examples(8, 40))
+    @settings(**examples(10, 40))
     @given(st.sampled_from(CUR_VARIANTS), unusual_cur(), st.integers(0, 100), st.integers(0, 100))
     def case(variant: tuple[str, str], unusual: tuple, index: int, row: int) -> None:
         template = cur_templates[variant]

@@ -495,9 +495,10 @@ def azure_cases(draw: st.DrawFn, setup: AzureSetup) -> tuple[str, bool, int, Pla
 
 def test_malformed_arm_answers_fail_in_one_line(azure_fake, azure_tap):
     setup = azure_tap
-    tally = Tally("azure", planned=examples(40, 520)["max_examples"])
+    cases = examples(110, 520)
+    tally = Tally("azure", planned=cases["max_examples"])
 
-    @settings(**examples(40, 520))
+    @settings(**cases)
     @given(azure_cases(setup))
     def case(example: tuple[str, bool, int, Plan]) -> None:
         stream, listed, at, plan = example
@@ -586,7 +587,7 @@ def test_unusual_but_valid_arm_answers_load_with_their_values_kept(azure_fake, a
     setup = azure_tap
     problems: list[str] = []
 
-    @settings(**examples(15, 60))
+    @settings(**examples(20, 60))
     @given(st.sampled_from(STREAMS), st.booleans(), unusual_plans(), st.data())
     def case(stream: str, listed: bool, plan: UnusualPlan, data: st.DataObject) -> None:
         served = setup.served[(stream, listed)]

@@ -258,9 +258,10 @@ def test_bad_settings_fail_in_one_line_naming_the_setting(tap, bases):
     base = bases[tap]
     clean = runner.run(base)
     assert clean.returncode == 0, clean.stderr[-3000:]
-    tally = Tally(tap, planned=examples(15, 60)["max_examples"])
+    cases = examples(35, 100)
+    tally = Tally(tap, planned=cases["max_examples"])
 
-    @settings(**examples(15, 60))
+    @settings(**cases)
     @given(mistakes(tap, base))
     def case(mistake: Mistake) -> None:
         run = runner.run(mistake.config)

@@ -359,9 +359,10 @@ def bigquery_cases(draw: st.DrawFn, setup: GcpSetup) -> tuple[str, int, Plan]:
 
 def test_malformed_bigquery_answers_fail_in_one_line(bigquery):
     setup = bigquery
-    tally = Tally("gcp", planned=examples(30, 300)["max_examples"])
+    cases = examples(70, 300)
+    tally = Tally("gcp", planned=cases["max_examples"])
 
-    @settings(**examples(30, 300))
+    @settings(**cases)
     @given(bigquery_cases(setup))
     def case(example: tuple[str, int, Plan]) -> None:
         stream, at, plan = example
@@ -670,9 +671,10 @@ def file_cases(draw: st.DrawFn, extracts: dict[str, Extract]) -> tuple[Extract, 
 
 def test_malformed_extract_files_fail_in_one_line_naming_the_file(file_tap, extracts):
     tap, catalog = file_tap
-    tally = Tally("gcp", planned=examples(25, 220)["max_examples"])
+    cases = examples(70, 220)
+    tally = Tally("gcp", planned=cases["max_examples"])
 
-    @settings(**examples(25, 220))
+    @settings(**cases)
     @given(file_cases(extracts))
     def case(example: tuple[Extract, str, FileDamage]) -> None:
         extract, name, damage = example
@@ -751,7 +753,7 @@ def test_unusual_but_valid_extract_files_load_with_their_values_kept(file_tap, e
     tap, catalog = file_tap
     problems: list[str] = []
 
-    @settings(**examples(8, 30))
+    @settings(**examples(10, 30))
     @given(st.sampled_from(FORMATS), unusual_cells(), st.integers(0, 1), st.integers(0, 1000))
     def case(fmt: str, cell: tuple[str, str, Any, Any], shard: int, line: int) -> None:
         extract = extracts[fmt]
