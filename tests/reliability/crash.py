@@ -29,7 +29,7 @@ POLL_SECONDS = 0.005  # while the tap runs: one small /proc read and a counter p
 SEARCH_SECONDS = 0.05  # while Meltano starts: each search reads every process's /proc entry
 RUN_TIMEOUT = 600.0
 MAX_KILLS_PER_TRIAL = 3  # a trial ends with a run that is left alone, whatever the RNG says
-RE_KILL_CHANCE = 0.5  # chance that a resumed run is killed too (several crashes in a row)
+RE_KILL_CHANCE = 1 / 3  # chance that a resumed run is killed too (several crashes in a row)
 
 
 # --- processes ----------------------------------------------------------------------------------
