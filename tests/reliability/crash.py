@@ -144,6 +144,7 @@ def run_meltano_killing_tap(
             env=meltano_env(env),
             stdout=out,
             stderr=err,
+            start_new_session=True,  # its own process group: a timeout ends tap and target too
         )
         try:
             while meltano.poll() is None:
@@ -171,7 +172,7 @@ def run_meltano_killing_tap(
                 time.sleep(POLL_SECONDS if watching else SEARCH_SECONDS)
         finally:
             if meltano.poll() is None:
-                meltano.kill()
+                os.killpg(meltano.pid, signal.SIGKILL)
                 meltano.wait()
     stdout, stderr = out_path.read_text(), err_path.read_text()
     CAPTURED_OUTPUT.extend((stdout, stderr))
