@@ -16,6 +16,12 @@ A failure is *clear* when all of these hold:
   file", "… — check sustainability_endpoint_url", ". What to do: grant …");
 - no test secret appears in stdout or stderr.
 
+No state may move past unread data: every STATE message is checked against the records emitted
+before it (`bookmark_violations`): a replication-key bookmark may keep its initial value or take
+one some record already carried, never more; streams that bookmark files or billing periods add
+their own check (a damaged file or period is never marked done). `Tally.finish` records what a
+property test tried (`figures.record`) and fails it on any unclear error or premature bookmark.
+
 The tests at the bottom feed the judge runs it must refuse, so a judge that waves everything
 through fails here first.
 """
@@ -29,6 +35,7 @@ import logging
 import os
 import re
 import sys
+import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -39,6 +46,7 @@ from typing import Any
 import click
 import pytest
 from click.testing import CliRunner
+from hypothesis.configuration import set_hypothesis_home_dir
 from singer_sdk.logging import ConsoleFormatter
 
 from tests.conftest import CAPTURED_OUTPUT, TEST_SECRETS, TapRun
@@ -319,8 +327,13 @@ class Tally:
             assert self.tried >= self.planned, f"only {self.tried} of {self.planned} examples ran"
 
 
+# Hypothesis keeps caches (constants, Unicode tables) beside the example database; none of it
+# belongs in the repository.
+set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "carbon-taps-hypothesis")
+
+
 def examples(ci: int, full: int) -> dict[str, Any]:
-    """Hypothesis settings for a bad-input property: deterministic, nothing written to disk."""
+    """Hypothesis settings for a bad-input property: deterministic, no example database."""
     from hypothesis import HealthCheck, Phase
 
     return {
