@@ -135,8 +135,9 @@ class CorruptingFake(SustainabilityFake):
 
     def start(self, *args: Any, **kwargs: Any) -> CorruptingFake:
         super().start(*args, **kwargs)
+        assert self._server is not None
         # Headers and body go out in two writes; without this, delayed ACKs add ~40 ms each.
-        self._server.RequestHandlerClass.disable_nagle_algorithm = True  # type: ignore[union-attr]
+        self._server.RequestHandlerClass.disable_nagle_algorithm = True  # type: ignore[attr-defined]
         return self
 
     def arm(self, corruption: Corruption | None, at: int) -> None:
@@ -393,13 +394,16 @@ def api_corruptions(api: Api, kinds: tuple[str, ...]) -> st.SearchStrategy[Corru
 @pytest.fixture(scope="module")
 def api_fake() -> Iterator[CorruptingFake]:
     """Three months of carbon and two years of water data for two accounts, small pages."""
-    with CorruptingFake(
+    fake = CorruptingFake(
         synthetic_rows(date(2024, 1, 1), 3, accounts=ACCOUNTS),
         water_rows=synthetic_water_rows(2022, 2, accounts=ACCOUNTS),
         page_size_cap=15,
         credentials={ACCESS_KEY: TEST_SECRETS["aws_secret_access_key"]},
-    ) as server:
-        yield server  # type: ignore[misc]
+    ).start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
 
 
 @pytest.fixture(scope="module")
@@ -676,6 +680,11 @@ def _write_text(path: Path, fmt: str, data: bytes) -> None:
     path.write_bytes(gzip.compress(data) if fmt == "csv.gz" else data)
 
 
+# A change to the file `key` below `root` (the template says its format); returns the path the
+# error must name.
+Edit = Callable[[Path, Any, str], Path]
+
+
 @dataclass(frozen=True)
 class FileDamage:
     """What to break in a copy of an export; `apply` returns the damaged path (for the judge)."""
@@ -684,7 +693,7 @@ class FileDamage:
     apply: Callable[[Path, Template], Path]
 
 
-def _cell(column: str, value: Any, row: int) -> Callable[[Path, Template, str], Path]:
+def _cell(column: str, value: Any, row: int) -> Edit:
     def change(root: Path, template: Template, key: str) -> Path:
         header, rows = _read_table(root / key, template.fmt)
         at = header.index(column)
@@ -700,7 +709,7 @@ def _cell(column: str, value: Any, row: int) -> Callable[[Path, Template, str], 
     return change
 
 
-def _on_file(what: str, change: Callable[[Path, Template, str], Path], index: int) -> FileDamage:
+def _on_file(what: str, change: Edit, index: int) -> FileDamage:
     def apply(root: Path, template: Template) -> Path:
         return change(root, template, template.files[index % len(template.files)])
 
@@ -708,7 +717,7 @@ def _on_file(what: str, change: Callable[[Path, Template, str], Path], index: in
 
 
 @st.composite
-def byte_damage(draw: st.DrawFn, fmt: str) -> Callable[[Path, Template, str], Path]:
+def byte_damage(draw: st.DrawFn, fmt: str) -> Edit:
     """A file's bytes cut short, overwritten (gzip: its CRC notices), emptied, or junk.
 
     Plain CSV is only emptied: cut or overwritten text can still be a valid CSV file. Parquet
@@ -835,7 +844,7 @@ def _scope_values() -> list[str]:
     return [f"total_scope_{s}_emissions_value" for s in ("1", "2_lbm", "2_mbm", "3_lbm", "3_mbm")]
 
 
-def _without(columns: list[str]) -> Callable[[Path, Template, str], Path]:
+def _without(columns: list[str]) -> Edit:
     def change(root: Path, template: Template, key: str) -> Path:
         header, rows = _read_table(root / key, template.fmt)
         keep = [i for i, name in enumerate(header) if name not in columns]
@@ -850,7 +859,7 @@ def _without(columns: list[str]) -> Callable[[Path, Template, str], Path]:
     return change
 
 
-def _retyped(column: str, value: Any) -> Callable[[Path, Template, str], Path]:
+def _retyped(column: str, value: Any) -> Edit:
     def change(root: Path, template: Template, key: str) -> Path:
         table = pq.read_table(root / key)
         index = table.column_names.index(column)
@@ -861,9 +870,7 @@ def _retyped(column: str, value: Any) -> Callable[[Path, Template, str], Path]:
     return change
 
 
-def _raw_csv(
-    edit: Callable[[bytes], bytes], *, compress: bool = True
-) -> Callable[[Path, Template, str], Path]:
+def _raw_csv(edit: Callable[[bytes], bytes], *, compress: bool = True) -> Edit:
     def change(root: Path, template: Template, key: str) -> Path:
         path = root / key
         data = path.read_bytes()
@@ -885,7 +892,7 @@ def _manifest_of(root: Path, key: str) -> Path:
     return next((root / "metadata" / partition).glob("*Manifest.json"))
 
 
-def _manifest(content: bytes) -> Callable[[Path, Template, str], Path]:
+def _manifest(content: bytes) -> Edit:
     def change(root: Path, template: Template, key: str) -> Path:
         manifest = _manifest_of(root, key)
         manifest.write_bytes(content)
@@ -1178,7 +1185,7 @@ def _period_of(key: str) -> str:
     raise AssertionError(f"no billing period in {key}")
 
 
-def _cur_cell(legacy: str, value: str, row: int) -> Callable[[Path, CurTemplate, str], Path]:
+def _cur_cell(legacy: str, value: str, row: int) -> Edit:
     """One cell of one file set to `value`; a typed Parquet column becomes text first."""
 
     def change(root: Path, template: CurTemplate, key: str) -> Path:
@@ -1201,7 +1208,7 @@ def _cur_cell(legacy: str, value: str, row: int) -> Callable[[Path, CurTemplate,
     return change
 
 
-def _cur_without(legacy: str) -> Callable[[Path, CurTemplate, str], Path]:
+def _cur_without(legacy: str) -> Edit:
     def change(root: Path, template: CurTemplate, key: str) -> Path:
         path, column = root / key, template.column(legacy)
         if template.fmt == "parquet":
@@ -1228,7 +1235,7 @@ def _cur_manifest(root: Path, template: CurTemplate, key: str) -> Path:
 @dataclass(frozen=True)
 class CurDamage:
     what: str
-    change: Callable[[Path, CurTemplate, str], Path]
+    change: Edit
     index: int
 
 
@@ -1242,7 +1249,7 @@ def cur_damages(draw: st.DrawFn, template: CurTemplate) -> CurDamage:
     kind = draw(st.sampled_from(kinds))
     if kind == "bytes":
         damage = draw(byte_damage(template.fmt))
-        return CurDamage("bytes damaged", lambda r, t, k: damage(r, t, k), index)  # type: ignore[arg-type]
+        return CurDamage("bytes damaged", damage, index)
     if kind == "amount":
         column = draw(st.sampled_from(["lineItem/UsageAmount", "lineItem/UnblendedCost"]))
         value = draw(
@@ -1274,15 +1281,15 @@ def cur_damages(draw: st.DrawFn, template: CurTemplate) -> CurDamage:
     if kind == "not-utf8":
         junk = draw(st.sampled_from([b"\xff", b"\xc3\x28", b"\xe9t\xe9"]))
         edit = _raw_csv(lambda t: t.replace(b"Amazon", b"Amazon" + junk, 1))
-        return CurDamage("not UTF-8", edit, index)  # type: ignore[arg-type]
+        return CurDamage("not UTF-8", edit, index)
     if kind == "extra-cell":
         edit = _raw_csv(lambda t: t.replace(b"\n", b",extra\n", 2).replace(b",extra\n", b"\n", 1))
-        return CurDamage("a row with an extra cell", edit, index)  # type: ignore[arg-type]
+        return CurDamage("a row with an extra cell", edit, index)
     if kind == "quote":
         edit = _raw_csv(lambda t: t.replace(b"\n", b'\n"', 2).replace(b'\n"', b"\n", 1))
-        return CurDamage("an unterminated quote", edit, index)  # type: ignore[arg-type]
+        return CurDamage("an unterminated quote", edit, index)
     if kind == "manifest-missing-file":
-        return CurDamage("the manifest names a deleted file", _deleted, index)  # type: ignore[arg-type]
+        return CurDamage("the manifest names a deleted file", _deleted, index)
     if kind == "manifest-garbage":
         content = draw(
             st.sampled_from([b"", b"{", b"[]", b'{"reportKeys": 3, "dataFiles": 3}', b"\xff\xfe"])
@@ -1344,7 +1351,7 @@ def test_malformed_cur_files_fail_in_one_line_naming_the_file(cur_tap, cur_templ
         try:
             root = (folder / "cur").resolve()
             shutil.copytree(template.root, root)
-            damaged = damage.change(root, template, key)  # type: ignore[arg-type]
+            damaged = damage.change(root, template, key)
             run = tap.run(cur_config(root), catalog=catalog)
             tally.check_failure(
                 f"{template.generation} {template.fmt}: {damage.what}",

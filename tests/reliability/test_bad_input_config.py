@@ -218,9 +218,14 @@ def mistakes(draw: st.DrawFn, tap: str, base: dict[str, Any]) -> Mistake:
     return Mistake(f"{name} = {config[name]!r:.40}", config, name)
 
 
+@dataclass
+class Bases:
+    configs: dict[str, dict[str, Any]]  # a working config per tap, pointing at its local fake
+    workdir: Path
+
+
 @pytest.fixture(scope="module")
-def bases() -> Iterator[dict[str, dict[str, Any]]]:
-    """A working config per tap, each pointing at its local fake."""
+def bases() -> Iterator[Bases]:
     folder = Path(tempfile.mkdtemp(prefix="bad-config-"))
     aws = SustainabilityFake(
         synthetic_rows(date(2024, 1, 1), 1, accounts=["012345678901"]),
@@ -229,7 +234,7 @@ def bases() -> Iterator[dict[str, dict[str, Any]]]:
     azure = make_azure(1).start_tls()
     bigquery, key = make_bigquery()
     try:
-        yield {
+        configs = {
             "aws": {
                 "sustainability_endpoint_url": aws.url,
                 "aws_access_key_id": ACCESS_KEY,
@@ -243,8 +248,8 @@ def bases() -> Iterator[dict[str, dict[str, Any]]]:
                 azure, start_month="2026-03-01", max_attempts=1, carbon_scopes=["Scope1"]
             ),
             "gcp": gcp_config(bigquery, key, billing_export_table=None, max_attempts=1),
-            "_workdir": folder,  # type: ignore[dict-item]
         }
+        yield Bases(configs, folder)
     finally:
         aws.stop()
         azure.stop()
@@ -254,8 +259,8 @@ def bases() -> Iterator[dict[str, dict[str, Any]]]:
 
 @pytest.mark.parametrize("tap", sorted(TAPS))
 def test_bad_settings_fail_in_one_line_naming_the_setting(tap, bases):
-    runner = InProcessTap(TAPS[tap], bases["_workdir"])
-    base = bases[tap]
+    runner = InProcessTap(TAPS[tap], bases.workdir)
+    base = bases.configs[tap]
     clean = runner.run(base)
     assert clean.returncode == 0, clean.stderr[-3000:]
     cases = examples(35, 100)
