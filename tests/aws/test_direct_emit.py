@@ -4,6 +4,7 @@ selection, stream maps or flattening would change a record."""
 from __future__ import annotations
 
 import json
+import re
 
 from tests.aws.conftest import tap_config
 
@@ -38,6 +39,28 @@ def test_direct_records_equal_the_generic_paths_records(fake, tap_runner, tmp_pa
     assert direct.returncode == 0 and generic.returncode == 0, direct.stderr + generic.stderr
     assert direct.records(STREAM) and direct.records(STREAM) == generic.records(STREAM)
     assert direct.final_state == generic.final_state
+
+
+def _record_lines(stdout: str) -> list[str]:
+    """RECORD lines as written, each extraction time replaced by a placeholder."""
+    lines = [line for line in stdout.splitlines() if line.startswith('{"type":"RECORD"')]
+    stamp = re.compile(r'"time_extracted":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z"')
+    assert all(len(stamp.findall(line)) == 1 for line in lines), lines[:1]
+    return [stamp.sub('"time_extracted":"T"', line) for line in lines]
+
+
+def test_direct_messages_are_the_sdk_writers_bytes(fake, tap_runner, tmp_path):
+    """Same keys in the same order, same number formatting, one UTC timestamp per line."""
+    catalog = _catalog(fake, tap_runner, tmp_path)
+    direct = tap_runner("tap-aws-carbon", tap_config(fake), args=("--catalog", catalog))
+    generic = tap_runner(
+        "tap-aws-carbon",
+        tap_config(fake, flattening_enabled=True, flattening_max_depth=1),
+        args=("--catalog", catalog),
+    )
+    assert direct.returncode == 0 and generic.returncode == 0, direct.stderr + generic.stderr
+    lines = _record_lines(direct.stdout)
+    assert lines and lines == _record_lines(generic.stdout)
 
 
 def test_a_deselected_property_is_still_left_out(fake, tap_runner, tmp_path):
