@@ -380,7 +380,7 @@ def bench_api(rows: int, work: Path) -> dict[str, str]:
     # Alternate the loops round by round so a slow spell of a shared machine hits both alike.
     for _ in range(EMIT_ROUNDS):
         sdk = _rates([sys.executable, "-c", SDK_LOOP, config, work / "records.jsonl"])
-        raw = _rates([raw_python, "-c", RAW_LOOP, work / "records.jsonl"])
+        raw = _rates([raw_python, "-c", RAW_LOOP, config, work / "records.jsonl"])
         rounds.append((sdk[0], sdk[1], raw[0]))
         print(f"emit round: {sdk[0]:,.0f} / {sdk[1]:,.0f} / {raw[0]:,.0f} rec/s", flush=True)
     write, full, raw_rate = (max(r[i] for r in rounds) for i in range(3))
@@ -397,17 +397,20 @@ def bench_api(rows: int, work: Path) -> dict[str, str]:
 
 
 def _rates(command: list) -> list[float]:
+    command = [*command, str(EMIT_PASSES)]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stderr
     return [float(v) for v in out.strip().splitlines()[-1].split()]
 
 
 EMIT_ROUNDS = 5
+EMIT_PASSES = 5
 
-# Each loop makes EMIT_PASSES passes over the records and prints its best rate in records/s;
-# every message goes to /dev/null through fd 1 and is flushed, as a tap does. The SDK loop
-# prints two rates: the stream's RECORD path (`_write_record_message`, where the writer and
-# conformance level act) and the whole per-record path of `_sync_records` (bookmarks, child
-# contexts, metrics), with the records replayed from memory instead of fetched.
+# Both loops take (config, records file, passes), make that many passes over the records and
+# print their best rate in records/s; every message goes to /dev/null through fd 1 and is
+# flushed, as a tap does. The SDK loop prints two rates: the stream's RECORD path
+# (`_write_record_message`, where the writer and conformance level act) and the whole
+# per-record path of `_sync_records` (bookmarks, child contexts, metrics), with the records
+# replayed from memory instead of fetched.
 SDK_LOOP = """
 import json, os, sys, time
 from tap_aws_carbon.tap import TapAwsCarbon
@@ -419,7 +422,7 @@ os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
 
 def best(loop):
     seconds = []
-    for _ in range(PASSES):
+    for _ in range(int(sys.argv[3])):
         started = time.perf_counter()
         loop()
         seconds.append(time.perf_counter() - started)
@@ -438,11 +441,11 @@ print(best(write), best(sync), file=sys.stderr)
 
 RAW_LOOP = """
 import os, sys, time, orjson
-records = [orjson.loads(line)["record"] for line in open(sys.argv[1], "rb")]
+records = [orjson.loads(line)["record"] for line in open(sys.argv[2], "rb")]
 os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
 out = sys.stdout.buffer
 seconds = []
-for _ in range(PASSES):
+for _ in range(int(sys.argv[3])):
     started = time.perf_counter()
     for r in records:
         message = {"type": "RECORD", "stream": "carbon_emissions", "record": r}
@@ -451,10 +454,6 @@ for _ in range(PASSES):
     seconds.append(time.perf_counter() - started)
 print(len(records) / min(seconds), file=sys.stderr)
 """
-EMIT_PASSES = 5
-SDK_LOOP, RAW_LOOP = (
-    loop.replace("range(PASSES)", f"range({EMIT_PASSES})") for loop in (SDK_LOOP, RAW_LOOP)
-)
 
 
 def install() -> None:
