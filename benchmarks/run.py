@@ -410,7 +410,8 @@ EMIT_PASSES = 5
 # flushed, as a tap does. The SDK loop prints two rates: the stream's RECORD path
 # (`_write_record_message`, where the writer and conformance level act) and the whole
 # per-record path of `_sync_records` (bookmarks, child contexts, metrics), with the records
-# replayed from memory instead of fetched.
+# replayed from memory instead of fetched. Only this timing harness calls those private SDK
+# methods; the taps themselves emit through the SDK's own path (no direct route since issue 13).
 SDK_LOOP = """
 import json, os, sys, time
 from tap_aws_carbon.tap import TapAwsCarbon

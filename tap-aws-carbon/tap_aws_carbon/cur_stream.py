@@ -8,7 +8,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
-from carbon_taps_shared.emit import DirectEmitMixin
 from singer_sdk import Stream
 from singer_sdk import typing as th
 from singer_sdk.helpers.conform import TypeConformanceLevel
@@ -83,7 +82,7 @@ SCHEMA = th.PropertiesList(
 ).to_dict()
 
 
-class CurUsageDailyStream(DirectEmitMixin, Stream):
+class CurUsageDailyStream(Stream):
     """Daily usage and cost per account, region, service and usage type from a CUR.
 
     Each billing period's current delivery is aggregated as a whole (its files hold parts of the

@@ -8,7 +8,6 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from carbon_taps_shared.emit import DirectEmitMixin
 from carbon_taps_shared.periods import add_months, add_years, current_month, month_start, year_start
 from carbon_taps_shared.tapbase import TapUserError
 from singer_sdk import Stream
@@ -128,7 +127,7 @@ def _checked_value(values: Mapping[str, Any], kind: str, unit: str, column: str,
     return number
 
 
-class _SustainabilityStream(DirectEmitMixin, Stream):
+class _SustainabilityStream(Stream):
     """A Sustainability API data set: one record per period x usage account x region x service.
 
     The API returns only the latest model version of each period and restates recent ones, so
