@@ -10,6 +10,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from carbon_taps_shared.errors import ErrorClass, ProviderError, classify
 from carbon_taps_shared.network import ca_bundle_from_env
+from carbon_taps_shared.paging import PageGuard
 from carbon_taps_shared.ratelimit import TokenBucket
 from carbon_taps_shared.retry import RetryPolicy, install_botocore_policy
 from carbon_taps_shared.tapbase import TapUserError
@@ -51,7 +52,7 @@ def build_client(
             service,
             region_name=config["aws_region"],
             endpoint_url=endpoint_url or None,
-            verify=ca_bundle_from_env(),
+            verify=ca_bundle_from_env(provider="aws"),
             config=Config(
                 retries=policy.botocore_retry_config(),
                 connect_timeout=config["request_timeout_seconds"],
@@ -127,6 +128,9 @@ class SustainabilityClient:
         iterator = iter(pages)
         page_number = 0
         where = f"{self._stream} {period} {start.year if period == 'year' else f'{start:%Y-%m}'}"
+        # botocore catches only a token repeated twice in a row; A -> B -> A or endless empty
+        # pages would otherwise be followed forever.
+        guard = PageGuard(f"{where} ({operation})", support="AWS Support")
         while True:
             page_number += 1
             with self._telemetry.span(
@@ -172,6 +176,7 @@ class SustainabilityClient:
                     f"{where}: the {operation} answer (page {page_number}) has NextToken "
                     f"{shown(token)}, not a page token; {_MALFORMED_HINT}"
                 )
+            guard.next_page(token or None, len(results))  # botocore ends on an empty one
             yield from results
 
 

@@ -237,6 +237,13 @@ OPERATIONS: dict[str, _Operation] = {
 }
 
 
+# How paging ends (`paging=`, `--paging`): "normal"; "cycle", the last page's NextToken is the
+# one that led to the second page again (A -> B -> A, a cycle longer than botocore's check of
+# the previous token; needs three pages or more); "endless_empty", past the last page every
+# page is empty and points at the next one with a token never sent before.
+PAGING = ("normal", "cycle", "endless_empty")
+
+
 class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
         super().__init__(message)
@@ -298,8 +305,12 @@ class SustainabilityFake(JsonFake):
         faults: Faults | None = None,
         role_lifetime: timedelta = timedelta(hours=1),
         short_role_lifetime: timedelta = BOTOCORE_ADVISORY_REFRESH + timedelta(seconds=2),
+        paging: str = "normal",
     ) -> None:
         super().__init__(faults)
+        if paging not in PAGING:
+            raise ValueError(f"unknown paging {paging!r}; known: {PAGING}")
+        self.paging = paging  # see PAGING
         self.rows = list(rows)
         self.water_rows = list(water_rows)
         self.page_size_cap = page_size_cap
@@ -510,6 +521,10 @@ class SustainabilityFake(JsonFake):
         answer: dict[str, Any] = {"Results": results[offset : offset + page]}
         if offset + page < len(results):
             answer["NextToken"] = _make_token(offset + page, request_hash)
+        elif self.paging == "cycle" and offset > page:
+            answer["NextToken"] = _make_token(page, request_hash)  # back to the second page
+        elif self.paging == "endless_empty":
+            answer["NextToken"] = _make_token(offset + page, request_hash)  # past the end
         return answer
 
 
@@ -620,6 +635,7 @@ def main() -> None:
     )
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--page-size-cap", type=int, default=None)
+    parser.add_argument("--paging", choices=PAGING, default="normal", help="see PAGING")
     parser.add_argument(
         "--faults",
         type=Faults.parse,
@@ -632,6 +648,7 @@ def main() -> None:
         water_rows=load_rows(args.water_data, WaterRow) if args.water_data else (),
         page_size_cap=args.page_size_cap,
         faults=args.faults,
+        paging=args.paging,
     )
     fake.start(port=args.port)
     print(fake.url, flush=True)
