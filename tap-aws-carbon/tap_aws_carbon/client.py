@@ -10,7 +10,6 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from carbon_taps_shared.errors import ErrorClass, ProviderError, classify
 from carbon_taps_shared.network import ca_bundle_from_env
-from carbon_taps_shared.paging import PageGuard
 from carbon_taps_shared.ratelimit import TokenBucket
 from carbon_taps_shared.retry import RetryPolicy, install_botocore_policy
 from carbon_taps_shared.tapbase import TapUserError
@@ -52,7 +51,7 @@ def build_client(
             service,
             region_name=config["aws_region"],
             endpoint_url=endpoint_url or None,
-            verify=ca_bundle_from_env(provider="aws"),
+            verify=ca_bundle_from_env(),
             config=Config(
                 retries=policy.botocore_retry_config(),
                 connect_timeout=config["request_timeout_seconds"],
