@@ -10,6 +10,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from carbon_taps_shared.errors import ErrorClass, ProviderError, classify
 from carbon_taps_shared.network import ca_bundle_from_env
+from carbon_taps_shared.paging import PageGuard
 from carbon_taps_shared.ratelimit import TokenBucket
 from carbon_taps_shared.retry import RetryPolicy, install_botocore_policy
 from carbon_taps_shared.tapbase import TapUserError
