@@ -11,6 +11,7 @@ from singer_sdk import Stream
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
+from tap_aws_carbon.auth import make_session
 from tap_aws_carbon.client import SustainabilityClient, build_client
 from tap_aws_carbon.cur_stream import CurUsageDailyStream
 from tap_aws_carbon.export_stream import CarbonEmissionsExportStream
@@ -203,12 +204,44 @@ class TapAwsCarbon(CarbonTap):
         return S3Source(uri, client, setting)
 
     def discover_streams(self) -> list[Stream]:
-        streams: list[Stream] = [CarbonEmissionsStream(self), WaterAllocationStream(self)]
-        if self.config.get("carbon_export_uri"):  # the export stream needs somewhere to read
-            streams.append(CarbonEmissionsExportStream(self))
-        if self.config.get("cur_uri"):  # so does the Cost and Usage Report stream
-            streams.append(CurUsageDailyStream(self))
-        return streams
+        """Every stream, whatever is configured: a run skips those with nothing to read."""
+        return [
+            CarbonEmissionsStream(self),
+            WaterAllocationStream(self),
+            CarbonEmissionsExportStream(self),
+            CurUsageDailyStream(self),
+        ]
+
+    def source_missing(self, stream_name: str) -> str | None:
+        """The export and CUR streams need their URI; the API streams need credentials only
+        where a file source is set too, so an export-only run needs no AWS identity."""
+        config = self.config
+        if stream_name == CarbonEmissionsExportStream.name and not config.get("carbon_export_uri"):
+            return "carbon_export_uri is not set; set it to read a CARBON_EMISSIONS Data Export"
+        if stream_name == CurUsageDailyStream.name and not config.get("cur_uri"):
+            return "cur_uri is not set; set it to read a Cost and Usage Report"
+        api_streams = (CarbonEmissionsStream.name, WaterAllocationStream.name)
+        has_files = config.get("carbon_export_uri") or config.get("cur_uri")
+        if stream_name in api_streams and has_files and not self._api_credentials_found():
+            return (
+                "no AWS credentials found for the Sustainability API; set aws_profile, role_arn "
+                "or aws_access_key_id and aws_secret_access_key (or give botocore's default "
+                "chain credentials), or deselect the stream"
+            )
+        return None
+
+    @cache  # noqa: B019 - resolved once per run
+    def _api_credentials_found(self) -> bool:
+        """Credentials are set, or botocore's default chain finds some (environment, shared
+        files, SSO, container or instance role)."""
+        config = self.config
+        if any(config.get(k) for k in ("aws_access_key_id", "aws_profile", "role_arn")):
+            return True  # configured: a wrong one fails in the stream, in one line
+        try:
+            return make_session(config).get_credentials() is not None
+        except Exception:  # a broken chain is the stream's error to report, in one line
+            self.logger.debug("Credential lookup failed", exc_info=True)
+            return True
 
 
 if __name__ == "__main__":

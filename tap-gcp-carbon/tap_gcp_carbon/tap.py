@@ -137,11 +137,6 @@ class TapGcpCarbon(CarbonTap):
             errors.append(
                 "set carbon_footprint_dataset (BigQuery) or carbon_footprint_uri (files), not both"
             )
-        if not (has_dataset or has_uri or config.get("billing_export_table")):
-            errors.append(
-                "set carbon_footprint_dataset, carbon_footprint_uri or "
-                "billing_export_table: there is nothing to read"
-            )
         problem = endpoint_problem("api_endpoint", config.get("api_endpoint"))
         if problem:
             errors.append(problem)
@@ -182,12 +177,22 @@ class TapGcpCarbon(CarbonTap):
         )
 
     def discover_streams(self) -> list[Stream]:
-        streams: list[Stream] = []
-        if self.config.get("carbon_footprint_dataset") or self.config.get("carbon_footprint_uri"):
-            streams.append(CarbonFootprintStream(self))
-        if self.config.get("billing_export_table"):
-            streams.append(BillingUsageDailyStream(self))
-        return streams
+        """Every stream, whatever is configured: a run skips those with nothing to read."""
+        return [CarbonFootprintStream(self), BillingUsageDailyStream(self)]
+
+    def source_missing(self, stream_name: str) -> str | None:
+        """Each stream names the setting that gives it a table or folder to read."""
+        config = self.config
+        if stream_name == CarbonFootprintStream.name and not (
+            config.get("carbon_footprint_dataset") or config.get("carbon_footprint_uri")
+        ):
+            return (
+                "neither carbon_footprint_dataset (BigQuery) nor carbon_footprint_uri (exported "
+                "files) is set; set one to read the Carbon Footprint export"
+            )
+        if stream_name == BillingUsageDailyStream.name and not config.get("billing_export_table"):
+            return "billing_export_table is not set; set it to read the standard billing export"
+        return None
 
 
 if __name__ == "__main__":

@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
 import click
-from singer_sdk import Tap
+from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
@@ -120,10 +121,46 @@ class CarbonTap(SecretSafeConfigMixin, Tap):
             )
             sys.exit(1)
 
+    def source_missing(self, stream_name: str) -> str | None:
+        """Why `stream_name` has nothing to read with these settings (naming the setting that
+        enables it), or None. Discovery lists every stream; a run skips the unconfigured ones."""
+        return None
+
+    def _skip_unconfigured_streams(self) -> None:
+        """Deselect each selected stream whose source is not set, in one line; none left fails.
+
+        Meltano selects every stream by default, so a user who configured only a file source
+        gets a clean run of that source instead of a failure on the others."""
+        selected = [stream for stream in self.streams.values() if stream.selected]
+        reasons = []
+        for stream in selected:
+            reason = self._skip_reason(stream)
+            if reason:
+                stream.selected = False  # the SDK's own selection check then passes it over
+                reasons.append(f"{stream.name}: {reason}")
+        if selected and len(reasons) == len(selected):
+            raise TapUserError("Nothing to read: " + "; ".join(reasons))
+
+    def _skip_reason(self, stream: Stream) -> str | None:
+        reason = self.source_missing(stream.name)
+        if reason:
+            self.logger.info("Stream %s skipped: %s", stream.name, reason)
+        return reason
+
+    def run_sync_dry_run(  # type: ignore[misc]  # SDK-final, but public: see docstring
+        self, dry_run_record_limit: int | None = 1, streams: Iterable[Stream] | None = None
+    ) -> bool:
+        """`--test`, the connection test and singer-sdk's standard tests sync every stream
+        directly, bypassing `sync_all`: leave out the streams with nothing to read here too."""
+        wanted = self.streams.values() if streams is None else streams
+        runnable = [stream for stream in wanted if not self._skip_reason(stream)]
+        return super().run_sync_dry_run(dry_run_record_limit, runnable)
+
     def sync_all(self) -> None:
         for stream in self.streams.values():
             stream.logger.addFilter(_REPORTED_FAILURE)
         try:
+            self._skip_unconfigured_streams()
             super().sync_all()
         except (ProviderError, TapUserError) as exc:
             self.logger.debug("Failure details", exc_info=True)
