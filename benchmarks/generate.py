@@ -90,6 +90,11 @@ def _select(seed: int, offset: int) -> str:
         columns[header] = "'x'" if header.startswith(("product/", "pricing/")) else "''"
     columns["lineItem/ResourceId"] = f"printf('i-%017x', hash(i, {seed}, 8) % 100000)"
     columns["resourceTags/user:team"] = _pick(["platform", "data", "web", ""], 9, seed)
+    # Cost columns a report has for discounts, RIs and Savings Plans: on-demand usage only.
+    columns["lineItem/NetUnblendedCost"] = columns["lineItem/UnblendedCost"]
+    columns["pricing/publicOnDemandCost"] = columns["lineItem/UnblendedCost"]
+    for header in LEGACY_HEADERS:
+        columns.setdefault(header, "''")
     return ", ".join(f'{columns[h]} AS "{h}"' for h in LEGACY_HEADERS)
 
 

@@ -54,6 +54,34 @@ SUMS: dict[str, tuple[str, ...]] = {
     "usage_amount": ("lineItem/UsageAmount", "line_item_usage_amount"),
     "unblended_cost": ("lineItem/UnblendedCost", "line_item_unblended_cost"),
 }
+# Amounts a report has only when the account has them (discounts, Reserved Instances, Savings
+# Plans): read when present, NULL when the file lacks the column. Legacy header, then the
+# snake_case name of legacy Parquet and CUR 2.0.
+OPTIONAL_AMOUNTS: dict[str, tuple[str, ...]] = {
+    "net_unblended_cost": ("lineItem/NetUnblendedCost", "line_item_net_unblended_cost"),
+    "public_on_demand_cost": ("pricing/publicOnDemandCost", "pricing_public_on_demand_cost"),
+    "ri_effective_cost": ("reservation/EffectiveCost", "reservation_effective_cost"),
+    "ri_unused_upfront_fee": (
+        "reservation/UnusedAmortizedUpfrontFeeForBillingPeriod",
+        "reservation_unused_amortized_upfront_fee_for_billing_period",
+    ),
+    "ri_unused_recurring_fee": (
+        "reservation/UnusedRecurringFee",
+        "reservation_unused_recurring_fee",
+    ),
+    "sp_effective_cost": (
+        "savingsPlan/SavingsPlanEffectiveCost",
+        "savings_plan_savings_plan_effective_cost",
+    ),
+    "sp_total_commitment": (
+        "savingsPlan/TotalCommitmentToDate",
+        "savings_plan_total_commitment_to_date",
+    ),
+    "sp_used_commitment": ("savingsPlan/UsedCommitment", "savings_plan_used_commitment"),
+}
+RESERVATION_ARN = ("reservation/ReservationARN", "reservation_reservation_a_r_n")
+# The measures summed per daily group besides usage_amount and unblended_cost.
+MEASURES = ("amortized_cost", "net_unblended_cost", "public_on_demand_cost")
 ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "vcpu": ("product/vcpu", "product_vcpu"),
     "memory": ("product/memory", "product_memory"),
@@ -133,11 +161,41 @@ def tag_columns(tag: str) -> tuple[str, ...]:
     return (f"resourceTags/{tag}", "resource_tags_" + re.sub(r"[^0-9A-Za-z]+", "_", tag).lower())
 
 
+def tag_map_keys(tag: str) -> tuple[str, ...]:
+    """Keys a tag may have in CUR 2.0's `resource_tags` map, most specific first: the key as
+    given (`user:team`), then CUR 2.0's form with `:` and other separators as `_`
+    (`user_team`), then that form in lower case."""
+    flat = re.sub(r"[^0-9A-Za-z]+", "_", tag)
+    return tuple(dict.fromkeys((tag, flat, flat.lower())))
+
+
+def scan_aliases(names: Sequence[str]) -> dict[str, str]:
+    """A name per column that DuckDB's case-insensitive binder tells apart: AWS tags differ by
+    case (`resourceTags/user:team`, `resourceTags/user:Team`), DuckDB names do not."""
+    aliases: dict[str, str] = {}
+    taken: set[str] = set()
+    for name in names:
+        alias, number = name, 1
+        while alias.lower() in taken:
+            number += 1
+            alias = f"{name}#{number}"
+        taken.add(alias.lower())
+        aliases[name] = alias
+    return aliases
+
+
 class _Projection:
     """The SELECT list that turns one file layout into canonical columns."""
 
-    def __init__(self, columns: dict[str, str], tags: Sequence[str], uri: str) -> None:
+    def __init__(
+        self,
+        columns: dict[str, str],
+        tags: Sequence[str],
+        uri: str,
+        aliases: dict[str, str] | None = None,
+    ) -> None:
         self.columns = columns
+        self.aliases = aliases or {name: name for name in columns}
         self.uri = uri
         missing = [
             n
@@ -157,26 +215,44 @@ class _Projection:
     def _find(self, names: Sequence[str]) -> str | None:
         return next((n for n in names if n in self.columns), None)
 
-    def _map(self, key: str) -> str | None:
-        kind = self.columns.get("product")
+    def col(self, name: str) -> str:
+        """The quoted name of a file column as the scan exposes it."""
+        return _quote(self.aliases[name])
+
+    def _map(self, column: str, keys: Sequence[str]) -> str | None:
+        """The first of `keys` present in a CUR 2.0 map column, or None without the column."""
+        kind = self.columns.get(column)
         if kind == "MAP":
-            return f"product[{_literal(key)}]"
-        if kind == "VARCHAR":  # CUR 2.0 CSV writes the map as a JSON object
-            return f"json_extract_string(product, {_literal('$.' + key)})"
-        return None
+            lookups = [f"{self.col(column)}[{_literal(key)}]" for key in keys]
+        elif kind == "VARCHAR":  # CUR 2.0 CSV writes a map as a JSON object
+            text = f"NULLIF(trim({self.col(column)}), '')"
+            lookups = [f"json_extract_string({text}, {_literal(_json_path(key))})" for key in keys]
+        else:
+            return None
+        return lookups[0] if len(lookups) == 1 else f"coalesce({', '.join(lookups)})"
 
     def _text(self, field: str, names: Sequence[str]) -> str:
         name = self._find(names)
         if name is not None:
-            return f"CAST({_quote(name)} AS VARCHAR)"
-        mapped = self._map(PRODUCT_MAP_KEYS[field]) if field in PRODUCT_MAP_KEYS else None
+            return f"CAST({self.col(name)} AS VARCHAR)"
+        mapped = (
+            self._map("product", [PRODUCT_MAP_KEYS[field]]) if field in PRODUCT_MAP_KEYS else None
+        )
         return mapped or "NULL"
 
-    def _amount(self, names: Sequence[str]) -> tuple[str, str]:
-        """(expression, bad-value predicate) of a summed column."""
+    def _tag(self, tag: str) -> str:
+        """A tag's value: its own column (legacy CUR), else its key in `resource_tags`."""
+        name = self._find(tag_columns(tag))
+        if name is not None:
+            return f"CAST({self.col(name)} AS VARCHAR)"
+        return self._map("resource_tags", tag_map_keys(tag)) or "NULL"
+
+    def _amount(self, names: Sequence[str]) -> tuple[str, str] | None:
+        """(expression, bad-value predicate) of an amount column; None when the file lacks it."""
         name = self._find(names)
-        assert name is not None
-        column = _quote(name)
+        if name is None:
+            return None
+        column = self.col(name)
         kind = self.columns[name]
         if kind == "DOUBLE":
             return f"CAST(CAST({column} AS VARCHAR) AS {AMOUNT})", "false"
@@ -191,13 +267,16 @@ class _Projection:
     def _day(self) -> tuple[str, str]:
         name = self._find(USAGE_START)
         assert name is not None
-        column = _quote(name)
+        column = self.col(name)
         if self.columns[name] == "TIMESTAMP":
             # epoch_us is time-zone free, so the day is the UTC day whatever DuckDB's TimeZone.
             expression = f"CAST(make_timestamp(epoch_us({column})) AS DATE)"
         else:
             expression = f"TRY_CAST(left(trim({column}), 10) AS DATE)"
         return expression, f"({expression} IS NULL)"
+
+    def _amount_fields(self) -> dict[str, tuple[str, ...]]:
+        return {**SUMS, **OPTIONAL_AMOUNTS}
 
     def select(self) -> tuple[str, str]:
         """(SELECT list of canonical columns, predicate that is true for a malformed row)."""
@@ -207,25 +286,74 @@ class _Projection:
         for field, names in DIMENSIONS.items():
             parts.append(f"coalesce({self._text(field, names)}, '') AS {field}")
         for index, tag in enumerate(self.tags):
-            parts.append(f"coalesce({self._text('', tag_columns(tag))}, '') AS tag_{index}")
-        for field, names in SUMS.items():
-            expression, is_bad = self._amount(names)
+            parts.append(f"coalesce({self._tag(tag)}, '') AS tag_{index}")
+        for field, names in self._amount_fields().items():
+            read = self._amount(names)
+            if read is None:
+                parts.append(f"CAST(NULL AS {AMOUNT}) AS {field}")
+                continue
+            expression, is_bad = read
             parts.append(f"{expression} AS {field}")
             bad.append(is_bad)
             if is_bad != "false":
-                parts.append(f"NULLIF(trim({_quote(self._find(names) or '')}), '') AS {field}_raw")
+                parts.append(
+                    f"NULLIF(trim({self.col(self._find(names) or '')}), '') AS {field}_raw"
+                )
+        arn = self._find(RESERVATION_ARN)
+        reservation = f"coalesce(CAST({self.col(arn)} AS VARCHAR), '')" if arn else "''"
+        parts.append(f"{reservation} AS reservation_arn")
         for field, names in ATTRIBUTES.items():
             parts.append(f"NULLIF({self._text(field, names)}, '') AS {field}")
         return ", ".join(parts), " OR ".join(bad)
+
+    def amortized(self) -> str:
+        """Amortized (effective) cost of one line item, as AWS defines it ("Understanding
+        your amortized costs", CUR user guide): a Reserved Instance's usage costs its
+        reservation/EffectiveCost, a Savings Plan's covered usage its SavingsPlanEffectiveCost;
+        the negation that cancels covered usage and the upfront fees (spread into those
+        effective costs) count 0; recurring fees count only their unused part. Every other
+        line item costs its unblended cost. NULL where the report lacks the column needed."""
+
+        def present(*fields: str) -> bool:
+            return all(self._find(OPTIONAL_AMOUNTS[f]) is not None for f in fields)
+
+        def one(field: str) -> str:
+            return field if present(field) else "NULL"
+
+        def total(*fields: str, sign: str = "+") -> str:
+            if not present(*fields):
+                return "NULL"
+            return f" {sign} ".join(f"coalesce({f}, 0)" for f in fields)
+
+        sp_unused = total("sp_total_commitment", "sp_used_commitment", sign="-")
+        ri_unused = total("ri_unused_upfront_fee", "ri_unused_recurring_fee")
+        fee = "CASE WHEN reservation_arn <> '' THEN 0 ELSE unblended_cost END"
+        return (
+            "CASE line_item_type"
+            f" WHEN 'SavingsPlanCoveredUsage' THEN {one('sp_effective_cost')}"
+            " WHEN 'SavingsPlanNegation' THEN 0"
+            " WHEN 'SavingsPlanUpfrontFee' THEN 0"
+            f" WHEN 'SavingsPlanRecurringFee' THEN {sp_unused}"
+            f" WHEN 'DiscountedUsage' THEN {one('ri_effective_cost')}"
+            f" WHEN 'RIFee' THEN {ri_unused}"
+            f" WHEN 'Fee' THEN {fee}"
+            " ELSE unblended_cost END"
+        )
 
     def bad_count(self) -> str:
         """Aggregate counting malformed rows without casting twice: a value that was there
         but did not cast is a non-NULL raw text with a NULL result."""
         counts = ["(count(*) - count(usage_date))"]
-        for field, names in SUMS.items():
-            if self.columns[self._find(names) or ""] == "VARCHAR":
+        for field, names in self._amount_fields().items():
+            name = self._find(names)
+            if name is not None and self.columns[name] == "VARCHAR":
                 counts.append(f"(count({field}_raw) - count({field}))")
         return " + ".join(counts)
+
+
+def _json_path(key: str) -> str:
+    """A JSON path naming one object key, quoted so `:`, `.` or `/` in tag keys are literal."""
+    return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _cut(text: str, limit: int = 40) -> str:
@@ -278,7 +406,9 @@ class DailyAggregator:
             "CREATE TABLE partial (usage_date DATE, "
             + ", ".join(f"{d} VARCHAR" for d in DIMENSIONS)
             + tag_columns_sql
-            + f", usage_amount {AMOUNT}, unblended_cost {AMOUNT}, line_item_count BIGINT,"
+            + f", usage_amount {AMOUNT}, unblended_cost {AMOUNT}, "
+            + "".join(f"{m} {AMOUNT}, " for m in MEASURES)
+            + "line_item_count BIGINT,"
             " vcpu DOUBLE, memory VARCHAR, volume_type VARCHAR, storage_media VARCHAR,"
             " bad_rows BIGINT)"
         )
@@ -289,26 +419,29 @@ class DailyAggregator:
     def add(self, files: Sequence[CurFile]) -> None:
         """Aggregate files that share one layout in a single parallel scan."""
         columns = file_columns(files[0])
-        projection = _Projection(columns, self.tags, files[0].uri)
+        aliases = self._aliases(files[0], columns)
+        projection = _Projection(columns, self.tags, files[0].uri, aliases)
         select, bad = projection.select()
-        scan = self._scan(files, columns)
+        scan = self._scan(files, columns, aliases)
         group = ", ".join(self._group)
+        measures = "".join(f"sum({m}), " for m in MEASURES)
         sql = (
             f"INSERT INTO partial SELECT {group}, sum(usage_amount), sum(unblended_cost), "
-            "count(*), max(TRY_CAST(vcpu AS DOUBLE)), max(memory), max(volume_type), "
-            f"max(storage_media), {projection.bad_count()} "
-            f"FROM (SELECT {select} FROM {scan}) GROUP BY {group}"
+            f"{measures}count(*), max(TRY_CAST(vcpu AS DOUBLE)), max(memory), "
+            f"max(volume_type), max(storage_media), {projection.bad_count()} "
+            f"FROM (SELECT *, {projection.amortized()} AS amortized_cost "
+            f"FROM (SELECT {select} FROM {scan})) GROUP BY {group}"
         )
         try:
             self._run(sql, files)
         except CurFileError:
-            self._blame_one(files, columns)  # a scan of several files: name the broken one
+            self._blame_one(files, columns, aliases)  # several files: name the broken one
             raise
         rows, bad_rows = self._db.execute(
             "SELECT count(*), coalesce(sum(bad_rows), 0) FROM partial"
         ).fetchone()
         if bad_rows:
-            self._report_bad_row(files, columns, select, bad)
+            self._report_bad_row(files, projection, select, bad)
         if rows > self._compact_rows and rows > 2 * self._compacted_rows:
             self._compact()
 
@@ -324,24 +457,49 @@ class DailyAggregator:
         group = ", ".join(self._group)
         return (
             f"SELECT {group}, sum(usage_amount) AS usage_amount, "
-            "sum(unblended_cost) AS unblended_cost, sum(line_item_count) AS line_item_count, "
+            "sum(unblended_cost) AS unblended_cost, "
+            + "".join(f"sum({m}) AS {m}, " for m in MEASURES)
+            + "sum(line_item_count) AS line_item_count, "
             "max(vcpu) AS vcpu, max(memory) AS memory, max(volume_type) AS volume_type, "
             "max(storage_media) AS storage_media, sum(bad_rows) AS bad_rows FROM partial "
             f"GROUP BY {group}" + (f" ORDER BY {group}" if order else "")
         )
 
-    def _blame_one(self, files: Sequence[CurFile], columns: dict[str, str]) -> None:
+    def _blame_one(
+        self, files: Sequence[CurFile], columns: dict[str, str], aliases: dict[str, str]
+    ) -> None:
         """Read each file alone; the first that fails is reported by name. Error path only."""
         if len(files) < 2:
             return
         for file in files:
-            self._run(f"SELECT count(*) FROM {self._scan([file], columns)}", [file])
+            self._run(f"SELECT count(*) FROM {self._scan([file], columns, aliases)}", [file])
 
-    def _scan(self, files: Sequence[CurFile], columns: dict[str, str]) -> str:
+    def _aliases(self, file: CurFile, columns: dict[str, str]) -> dict[str, str]:
+        """Each column's name in the scan. CSV columns are named by us (names DuckDB tells
+        apart); Parquet names come from DuckDB, which renames case-only duplicates, so they
+        are matched to the file's columns by position."""
+        if file.format != "parquet":
+            return scan_aliases(list(columns))
+        try:
+            described = self._db.execute(
+                f"DESCRIBE SELECT * FROM read_parquet({_literal(str(file.path))})"
+            ).fetchall()
+        except duckdb.Error as exc:
+            raise CurFileError(
+                f"{file.uri}: cannot be read ({_reason(str(exc))[:300]}); re-deliver the file "
+                "or remove it"
+            ) from None
+        if len(described) != len(columns):  # not expected: read by name as before
+            return {name: name for name in columns}
+        return {name: row[0] for name, row in zip(columns, described, strict=True)}
+
+    def _scan(
+        self, files: Sequence[CurFile], columns: dict[str, str], aliases: dict[str, str]
+    ) -> str:
         paths = "[" + ", ".join(_literal(str(f.path)) for f in files) + "]"
         if files[0].format == "parquet":
             return f"read_parquet({paths})"
-        types = "{" + ", ".join(f"{_literal(c)}: 'VARCHAR'" for c in columns) + "}"
+        types = "{" + ", ".join(f"{_literal(aliases[c])}: 'VARCHAR'" for c in columns) + "}"
         compression = "gzip" if files[0].format == "csv.gz" else "none"
         return (
             f"read_csv({paths}, header = true, auto_detect = false, columns = {types}, "
@@ -369,17 +527,19 @@ class DailyAggregator:
             ) from None
 
     def _report_bad_row(
-        self, files: Sequence[CurFile], columns: dict[str, str], select: str, bad: str
+        self, files: Sequence[CurFile], projection: _Projection, select: str, bad: str
     ) -> None:
         """Name the first malformed row; only runs when a file already failed the check."""
+        columns, aliases = projection.columns, projection.aliases
         for file in files:
             found = self._db.execute(
                 f"SELECT row_number, usage_start, amount, cost FROM (SELECT row_number() OVER () "
                 f"AS row_number, {select}, ({bad}) AS is_bad, "
-                f"{self._raw(columns, USAGE_START)} AS usage_start, "
-                f"{self._raw(columns, SUMS['usage_amount'])} AS amount, "
-                f"{self._raw(columns, SUMS['unblended_cost'])} AS cost "
-                f"FROM {self._scan([file], columns)}) WHERE is_bad ORDER BY row_number LIMIT 1"
+                f"{self._raw(projection, USAGE_START)} AS usage_start, "
+                f"{self._raw(projection, SUMS['usage_amount'])} AS amount, "
+                f"{self._raw(projection, SUMS['unblended_cost'])} AS cost "
+                f"FROM {self._scan([file], columns, aliases)}) WHERE is_bad "
+                "ORDER BY row_number LIMIT 1"
             ).fetchone()
             if found:
                 number, start, amount, cost = (_cut(repr(value)) for value in found)
@@ -390,9 +550,20 @@ class DailyAggregator:
                 )
 
     @staticmethod
-    def _raw(columns: dict[str, str], names: Sequence[str]) -> str:
-        name = next(n for n in names if n in columns)
-        return f"CAST({_quote(name)} AS VARCHAR)"
+    def _raw(projection: _Projection, names: Sequence[str]) -> str:
+        name = next(n for n in names if n in projection.columns)
+        return f"CAST({projection.col(name)} AS VARCHAR)"
+
+    def missing_tags(self) -> list[str]:
+        """Requested tag keys no line item read so far had a value for."""
+        if not self.tags:
+            return []
+        found = self._db.execute(
+            "SELECT "
+            + ", ".join(f"coalesce(bool_or(tag_{i} <> ''), false)" for i in range(len(self.tags)))
+            + " FROM partial"
+        ).fetchone()
+        return [tag for tag, seen in zip(self.tags, found, strict=True) if not seen]
 
     def results(self) -> Iterator[dict[str, Any]]:
         """One dict per daily group, in key order, fetched in bounded batches."""
@@ -406,7 +577,7 @@ class DailyAggregator:
         tags = {tag: row.pop(f"tag_{i}") or None for i, tag in enumerate(self.tags)}
         row["resource_tags"] = tags or None
         row["resource_tags_key"] = json.dumps(list(tags.values())) if tags else ""
-        for field in SUMS:
+        for field in (*SUMS, *MEASURES):
             row[field] = _plain(row[field])
         if row["vcpu"] is not None and not math.isfinite(row["vcpu"]):
             row["vcpu"] = None  # a 'NaN' in the file; JSON has no such number

@@ -65,6 +65,27 @@ SCHEMA = th.PropertiesList(
         description="Sum of lineItem/UnblendedCost, in currency_code (credits are negative).",
     ),
     th.Property(
+        "amortized_cost",
+        th.NumberType,
+        description="Sum of the amortized (effective) cost, in currency_code: "
+        "reservation/EffectiveCost for DiscountedUsage, savingsPlan/SavingsPlanEffectiveCost "
+        "for SavingsPlanCoveredUsage, 0 for SavingsPlanNegation, SavingsPlanUpfrontFee and RI "
+        "upfront fees, the unused commitment for SavingsPlanRecurringFee and RIFee, the "
+        "unblended cost otherwise; null when the report lacks the column a line item needs.",
+    ),
+    th.Property(
+        "net_unblended_cost",
+        th.NumberType,
+        description="Sum of lineItem/NetUnblendedCost (line_item_net_unblended_cost), after "
+        "discounts, in currency_code; null when the report has no such column.",
+    ),
+    th.Property(
+        "public_on_demand_cost",
+        th.NumberType,
+        description="Sum of pricing/publicOnDemandCost (pricing_public_on_demand_cost), the "
+        "cost at public on-demand rates, in currency_code; null when the report lacks it.",
+    ),
+    th.Property(
         "line_item_count",
         th.IntegerType,
         required=True,
@@ -123,6 +144,8 @@ class CurUsageDailyStream(Stream):
         done: dict[str, str] = state.setdefault("periods", {})
         planned = plan_deliveries(source)
         todo = [d for d in planned if done.get(d.billing_period) != d.bookmark]
+        tags: list[str] = list(self.config.get("cur_include_tags") or [])
+        unseen = set(tags)
         self.logger.info(
             "%s: %d billing periods under %s, %d with a new delivery.",
             self.name,
@@ -132,15 +155,27 @@ class CurUsageDailyStream(Stream):
         )
         for delivery in todo:
             count = 0
-            for record in self._aggregate(source, delivery):
+            for record in self._aggregate(source, delivery, unseen):
                 count += 1
                 yield record
             done[delivery.billing_period] = delivery.bookmark
             # State goes out only after every record of the delivery: resume never skips one.
             self._write_state_message()
             self.tap.telemetry.record_records(provider="aws", stream=self.name, count=count)
+        if todo and unseen:
+            self.logger.warning(
+                "%s: cur_include_tags key(s) %s had no value in any line item read; a tag "
+                "appears in the report only once activated as a cost allocation tag, and keys "
+                "are case-sensitive — check the spelling against the report's resourceTags/… "
+                "columns or resource_tags keys",
+                self.name,
+                ", ".join(repr(t) for t in tags if t in unseen),
+            )
 
-    def _aggregate(self, source: ExportSource, delivery: Delivery) -> Iterator[dict[str, Any]]:
+    def _aggregate(
+        self, source: ExportSource, delivery: Delivery, unseen: set[str]
+    ) -> Iterator[dict[str, Any]]:
+        """The delivery's daily rows; removes from `unseen` the tags some line item had."""
         threads = os.cpu_count() or 1
         with tempfile.TemporaryDirectory(prefix="cur-spill-") as spill:
             aggregator = DailyAggregator(
@@ -172,6 +207,7 @@ class CurUsageDailyStream(Stream):
                     "delivery_id": delivery.delivery_id,
                     "cur_generation": delivery.generation,
                 }
+                unseen.intersection_update(aggregator.missing_tags())
                 for row in aggregator.results():
                     row.update(extra)
                     yield row

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 from collections import defaultdict
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,13 @@ from tap_aws_carbon.cur_stream import CurUsageDailyStream
 from tests.conftest import TEST_SECRETS
 from tests.fakes.aws_cur import (
     LEGACY_HEADERS,
+    MEASURES,
+    RESERVATION_ARN,
     LineItem,
+    daily_measures,
     daily_totals,
     line_items,
+    priced_item,
     write_cur2,
     write_legacy_cur,
 )
@@ -74,6 +79,18 @@ def assert_matches(records, items: list[LineItem]) -> None:
     assert sum(r["line_item_count"] for r in records) == len(items)
 
 
+def loaded_measures(records) -> dict[tuple[str, str, str, str], dict[str, Decimal | None]]:
+    """The cost measures per day x account x service x line item type, NULLs skipped."""
+    sums: dict[tuple[str, str, str, str], dict[str, Decimal | None]] = {}
+    for r in records:
+        key = (r["usage_date"], r["usage_account_id"], r["product_code"], r["line_item_type"])
+        entry = sums.setdefault(key, dict.fromkeys(MEASURES))
+        for measure in MEASURES:
+            if r[measure] is not None:
+                entry[measure] = (entry[measure] or Decimal(0)) + Decimal(repr(r[measure]))
+    return sums
+
+
 @pytest.mark.parametrize(
     ("generation", "fmt"),
     [("legacy", "csv.gz"), ("legacy", "parquet"), ("2.0", "parquet"), ("2.0", "csv.gz")],
@@ -93,6 +110,7 @@ def test_local_cur_daily_totals_per_account_and_service_equal_the_line_items(
     assert {r["billing_period"] for r in records} == {"2026-01", "2026-02"}
     assert {r["cur_generation"] for r in records} == {generation}
     assert {r["delivery_id"] for r in records} == {"asm-1" if generation == "legacy" else "exec-1"}
+    assert loaded_measures(records) == daily_measures(items)
     ec2 = [r for r in records if r["instance_type"] == "m5.large"]
     assert ec2 and all(r["vcpu"] == 2 and r["memory"] == "8 GiB" for r in ec2)
     assert all(r["currency_code"] == "USD" for r in records)
@@ -254,3 +272,162 @@ def test_merging_partial_aggregates_changes_no_total(tmp_path, items):
             aggregator.close()
     assert results[0] == results[1]
     assert sum(r["line_item_count"] for r in results[1]) == 400
+
+
+LAYOUTS = [("legacy", "csv.gz"), ("legacy", "parquet"), ("2.0", "parquet"), ("2.0", "csv.gz")]
+
+
+def write_report(root: Path, items: list[LineItem], generation: str, fmt: str, **kwargs: Any):
+    if generation == "legacy":
+        return write_legacy_cur(root, items, fmt=fmt, **kwargs)
+    return write_cur2(root, items, fmt=fmt, **kwargs)
+
+
+@pytest.mark.parametrize(("generation", "fmt"), [("2.0", "parquet"), ("2.0", "csv.gz")])
+def test_cur2_tags_are_read_from_the_resource_tags_map_and_a_missing_key_warns(
+    tap_runner, tmp_path, items, generation, fmt
+):
+    """CUR 2.0 has no tag columns: tags live in the `resource_tags` map (a JSON object in CSV)."""
+    tagged = [
+        dataclasses.replace(item, tags=(("user:team", "data"), ("user:cost-center", "cc-7")))
+        if n % 3 == 0
+        else item
+        for n, item in enumerate(items)
+    ]
+    root = tmp_path / "cur"
+    write_report(root, tagged, generation, fmt)
+    config = cur_config(
+        str(root), cur_include_tags=["user:team", "user:cost-center", "user:nowhere"]
+    )
+    run = run_cur(tmp_path, tap_runner, config)
+    assert run.returncode == 0, run.stderr
+    records = run.records(STREAM)
+    assert_matches(records, tagged)
+    cost: dict[str, Decimal] = defaultdict(Decimal)
+    for r in records:
+        assert set(r["resource_tags"]) == {"user:team", "user:cost-center", "user:nowhere"}
+        assert r["resource_tags"]["user:nowhere"] is None
+        cost[json.dumps(r["resource_tags"], sort_keys=True)] += Decimal(repr(r["unblended_cost"]))
+    expected: dict[str, Decimal] = defaultdict(Decimal)
+    for item in tagged:
+        tags = {"user:cost-center": None, "user:nowhere": None, **dict(item.tags)}
+        expected[json.dumps(tags, sort_keys=True)] += item.unblended_cost
+    assert cost == expected and len(expected) == 2
+    warnings = [line for line in run.stderr.splitlines() if "user:nowhere" in line]
+    assert len(warnings) == 1 and "cost allocation tag" in warnings[0], run.stderr[-2000:]
+    assert "'user:team'" not in warnings[0]
+
+
+@pytest.mark.parametrize("include_tags", [[], ["user:team", "user:Team"]])
+def test_legacy_tag_keys_that_differ_only_by_case_load_and_stay_distinct(
+    tap_runner, tmp_path, items, include_tags
+):
+    """`user:team` and `user:Team` are two AWS tags; DuckDB's names ignore case."""
+    both = [
+        dataclasses.replace(item, tags=(("user:team", "platform"), ("user:Team", "Data")))
+        for item in items
+    ]
+    root = tmp_path / "cur"
+    write_legacy_cur(root, both, headers=[*LEGACY_HEADERS, "resourceTags/user:Team"])
+    run = run_cur(tmp_path, tap_runner, cur_config(str(root), cur_include_tags=include_tags))
+    assert run.returncode == 0, run.stderr
+    records = run.records(STREAM)
+    assert_matches(records, both)
+    expected = {"user:team": "platform", "user:Team": "Data"} if include_tags else None
+    assert all(r["resource_tags"] == expected for r in records)
+
+
+def day_items() -> list[LineItem]:
+    """One day of one account's EC2 usage, one line item of each kind a FinOps user meets."""
+    start = datetime(2026, 3, 5, 10, tzinfo=UTC)
+    common = {
+        "usage_start": start,
+        "account": "012345678901",
+        "region": "us-east-1",
+        "product_code": "AmazonEC2",
+        "usage_type": "USE1-BoxUsage:m5.large",
+        "pricing_unit": "Hrs",
+        "instance_type": "m5.large",
+        "usage_amount": Decimal(1),
+        "vcpu": "2",
+        "memory": "8 GiB",
+        "volume_type": "",
+        "storage_media": "",
+    }
+    kinds = {
+        "Usage": "10",
+        "DiscountedUsage": "5",
+        "SavingsPlanCoveredUsage": "8",
+        "SavingsPlanNegation": "8",
+        "RIFee": "2",
+        "SavingsPlanRecurringFee": "4",
+        "Tax": "1",
+    }
+    items = [priced_item(kind, Decimal(cost), **common) for kind, cost in kinds.items()]
+    # The upfront fee of a Reserved Instance: amortized into its usage, so 0 here.
+    upfront = priced_item("Fee", Decimal(100), **common)
+    return [*items, dataclasses.replace(upfront, reservation_arn=RESERVATION_ARN)]
+
+
+# (unblended, amortized, net unblended, public on-demand) per line item type, worked by hand
+# from day_items: RI usage costs 0.6 x on demand, SP usage 0.7 x, net is 0.95 x unblended,
+# RIFee leaves 0.1 + 0.2 of it unused, SavingsPlanRecurringFee 1 - 0.8.
+EXPECTED_DAY = {
+    "Usage": ("10", "10", "9.5", "10"),
+    "DiscountedUsage": ("0", "3", "0", "5"),
+    "SavingsPlanCoveredUsage": ("8", "5.6", "7.6", "8"),
+    "SavingsPlanNegation": ("-8", "0", "-7.6", None),
+    "RIFee": ("2", "0.6", "1.9", None),
+    "SavingsPlanRecurringFee": ("4", "0.8", "3.8", None),
+    "Tax": ("1", "1", "0.95", None),
+    "Fee": ("100", "0", "95", None),
+}
+
+
+@pytest.mark.parametrize(("generation", "fmt"), LAYOUTS)
+def test_amortized_net_and_on_demand_costs_follow_aws_rules_exactly(
+    tap_runner, tmp_path, generation, fmt
+):
+    root = tmp_path / "cur"
+    write_report(root, day_items(), generation, fmt)
+    run = run_cur(tmp_path, tap_runner, cur_config(str(root)))
+    assert run.returncode == 0, run.stderr
+    records = run.records(STREAM)
+    got = {
+        r["line_item_type"]: tuple(
+            None if r[m] is None else str(Decimal(repr(r[m])).normalize()) for m in MEASURES
+        )
+        for r in records
+    }
+    expected = {
+        kind: tuple(None if v is None else str(Decimal(v).normalize()) for v in values)
+        for kind, values in EXPECTED_DAY.items()
+    }
+    assert got == expected
+    # The day's totals: Savings Plan usage cancels against its negation in unblended cost.
+    assert sum(Decimal(v[0]) for v in EXPECTED_DAY.values()) == Decimal(117)
+    assert sum(Decimal(v[1]) for v in EXPECTED_DAY.values()) == Decimal("21.0")
+
+
+def test_a_report_without_discount_ri_or_savings_plan_columns_gives_null_measures(
+    tap_runner, tmp_path
+):
+    """Reports carry NetUnblendedCost, reservation/* and savingsPlan/* columns only when the
+    account has discounts or commitments: without them those measures are null, not 0."""
+    lacking = [
+        h
+        for h in LEGACY_HEADERS
+        if not h.startswith(("reservation/", "savingsPlan/")) and h != "lineItem/NetUnblendedCost"
+    ]
+    root = tmp_path / "cur"
+    write_legacy_cur(root, day_items(), headers=lacking)
+    run = run_cur(tmp_path, tap_runner, cur_config(str(root)))
+    assert run.returncode == 0, run.stderr
+    by_type = {r["line_item_type"]: r for r in run.records(STREAM)}
+    assert all(r["net_unblended_cost"] is None for r in by_type.values())
+    assert by_type["Usage"]["amortized_cost"] == 10 and by_type["Tax"]["amortized_cost"] == 1
+    assert by_type["Fee"]["amortized_cost"] == 100  # no reservation ARN column to tell
+    for kind in ("DiscountedUsage", "SavingsPlanCoveredUsage", "RIFee", "SavingsPlanRecurringFee"):
+        assert by_type[kind]["amortized_cost"] is None, kind
+    assert by_type["SavingsPlanNegation"]["amortized_cost"] == 0
+    assert by_type["Usage"]["public_on_demand_cost"] == 10

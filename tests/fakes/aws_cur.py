@@ -5,7 +5,11 @@ Legacy CUR: `<prefix>/<report>/<yyyymmdd-yyyymmdd>/<assemblyId>/<report>-<n>.csv
 (rewritten per delivery, the current one) and a frozen copy inside the assembly folder.
 CUR 2.0: `data/BILLING_PERIOD=YYYY-MM/[<ts>-<executionId>/]<name>-00001.snappy.parquet|.csv.gz`
 and `metadata/BILLING_PERIOD=YYYY-MM/[<ts>-<executionId>/]<name>-Manifest.json`; `product` is a
-map column (a JSON object in CSV). Tests, the benchmarks' generator and the demo share this.
+map column (a JSON object in CSV), and so is `resource_tags` (keys `user_team` for the tag
+`user:team`; a key only where the line item has a value). Line items of Savings Plans and
+Reserved Instances carry the columns AWS fills for them (effective cost, commitments, unused
+fees), so the amortized cost can be checked. Tests, the benchmarks' generator and the demo
+share this.
 """
 
 from __future__ import annotations
@@ -39,7 +43,20 @@ PRODUCTS = [
     ("AmazonRDS", "InstanceUsage:db.r5.large", "Hrs", "db.r5.large", "2", "16 GiB", "", ""),
     ("AWSLambda", "Lambda-GB-Second", "Lambda-GB-Second", "", "", "", "", ""),
 ]
-LINE_ITEM_TYPES = ["Usage", "Usage", "Usage", "DiscountedUsage", "Tax", "Credit"]
+LINE_ITEM_TYPES = [
+    "Usage",
+    "Usage",
+    "Usage",
+    "DiscountedUsage",
+    "SavingsPlanCoveredUsage",
+    "SavingsPlanNegation",
+    "RIFee",
+    "SavingsPlanRecurringFee",
+    "Tax",
+    "Credit",
+]
+RESERVATION_ARN = "arn:aws:ec2:us-east-1:999988887777:reserved-instances/4f1c2d3e-ri"
+SAVINGS_PLAN_ARN = "arn:aws:savingsplans::999988887777:savingsplan/7a8b9c0d-sp"
 REGION_PREFIX = {"us-east-1": "USE1-", "eu-central-1": "EUC1-", "eu-north-1": "EUN1-"}
 
 # The columns a line item's values go to, by legacy header.
@@ -59,6 +76,16 @@ VALUE_HEADERS = {
     "lineItem/CurrencyCode": "currency",
     "lineItem/UnblendedCost": "unblended_cost",
     "lineItem/BlendedCost": "unblended_cost",
+    "lineItem/NetUnblendedCost": "net_unblended_cost",
+    "pricing/publicOnDemandCost": "public_on_demand_cost",
+    "reservation/EffectiveCost": "ri_effective_cost",
+    "reservation/UnusedAmortizedUpfrontFeeForBillingPeriod": "ri_unused_upfront_fee",
+    "reservation/UnusedRecurringFee": "ri_unused_recurring_fee",
+    "reservation/ReservationARN": "reservation_arn",
+    "savingsPlan/SavingsPlanEffectiveCost": "sp_effective_cost",
+    "savingsPlan/TotalCommitmentToDate": "sp_total_commitment",
+    "savingsPlan/UsedCommitment": "sp_used_commitment",
+    "savingsPlan/SavingsPlanARN": "savings_plan_arn",
     "product/region": "region",
     "product/regionCode": "region",
     "product/instanceType": "instance_type",
@@ -82,7 +109,6 @@ FILLER = {
         "LineItemDescription",
         "TaxType",
         "LegalEntity",
-        "NetUnblendedCost",
         "NetUnblendedRate",
     ],
     "product": [
@@ -146,37 +172,28 @@ FILLER = {
         "RateCode",
         "RateId",
         "currency",
-        "publicOnDemandCost",
         "publicOnDemandRate",
         "term",
     ],
     "reservation": [
         "AmortizedUpfrontCostForUsage",
         "AmortizedUpfrontFeeForBillingPeriod",
-        "EffectiveCost",
         "EndTime",
         "ModificationStatus",
         "NormalizedUnitsPerReservation",
         "NumberOfReservations",
         "RecurringFeeForUsage",
-        "ReservationARN",
         "StartTime",
         "SubscriptionId",
         "TotalReservedNormalizedUnits",
         "TotalReservedUnits",
         "UnitsPerReservation",
-        "UnusedAmortizedUpfrontFeeForBillingPeriod",
         "UnusedNormalizedUnitQuantity",
         "UnusedQuantity",
-        "UnusedRecurringFee",
         "UpfrontValue",
     ],
     "savingsPlan": [
-        "TotalCommitmentToDate",
-        "SavingsPlanARN",
         "SavingsPlanRate",
-        "UsedCommitment",
-        "SavingsPlanEffectiveCost",
         "AmortizedUpfrontCommitmentForBillingPeriod",
         "RecurringCommitmentForBillingPeriod",
         "StartTime",
@@ -190,6 +207,20 @@ FILLER = {
 }
 FILLER_HEADERS = [f"{category}/{name}" for category, names in FILLER.items() for name in names]
 LEGACY_HEADERS = sorted(VALUE_HEADERS, key=lambda h: h.split("/")[0]) + FILLER_HEADERS
+# Amounts CUR 2.0 types as double (text in legacy CSV).
+CUR2_DOUBLES = [
+    "lineItem/UsageAmount",
+    "lineItem/UnblendedCost",
+    "lineItem/BlendedCost",
+    "lineItem/NetUnblendedCost",
+    "pricing/publicOnDemandCost",
+    "reservation/EffectiveCost",
+    "reservation/UnusedAmortizedUpfrontFeeForBillingPeriod",
+    "reservation/UnusedRecurringFee",
+    "savingsPlan/SavingsPlanEffectiveCost",
+    "savingsPlan/TotalCommitmentToDate",
+    "savingsPlan/UsedCommitment",
+]
 # CUR 2.0 keeps these in the `product` map rather than as columns.
 CUR2_PRODUCT_MAP = {
     "product/vcpu": "vcpu",
@@ -201,12 +232,19 @@ CUR2_PRODUCT_MAP = {
 
 
 def snake(header: str) -> str:
-    """`lineItem/UsageAmount` -> `line_item_usage_amount`; tags -> `resource_tags_user_team`."""
+    """`lineItem/UsageAmount` -> `line_item_usage_amount`; tags -> `resource_tags_user_team`;
+    `reservation/ReservationARN` -> `reservation_reservation_a_r_n` (Athena's rule, which CUR
+    2.0 shares: `_` before every capital, runs of `_` collapsed)."""
     category, name = header.split("/", 1)
     text = f"{category}_{name}"
     text = re.sub(r"[^0-9A-Za-z]+", "_", text)
-    text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", text)
-    return text.lower().strip("_")
+    text = re.sub(r"(?<=.)(?=[A-Z])", "_", text)
+    return re.sub(r"_+", "_", text).lower().strip("_")
+
+
+def cur2_tag_key(tag: str) -> str:
+    """A tag's key in CUR 2.0's `resource_tags` map: `user:team` -> `user_team`."""
+    return re.sub(r"[^0-9A-Za-z]+", "_", tag)
 
 
 @dataclass(frozen=True)
@@ -227,10 +265,42 @@ class LineItem:
     storage_media: str
     payer: str = PAYER
     currency: str = "USD"
+    net_unblended_cost: Decimal | None = None
+    public_on_demand_cost: Decimal | None = None
+    ri_effective_cost: Decimal | None = None
+    ri_unused_upfront_fee: Decimal | None = None
+    ri_unused_recurring_fee: Decimal | None = None
+    reservation_arn: str = ""
+    sp_effective_cost: Decimal | None = None
+    sp_total_commitment: Decimal | None = None
+    sp_used_commitment: Decimal | None = None
+    savings_plan_arn: str = ""
+    tags: tuple[tuple[str, str], ...] = (("user:team", "platform"),)
 
     @property
     def day(self) -> date:
         return self.usage_start.date()
+
+    @property
+    def amortized_cost(self) -> Decimal | None:
+        """The line item's amortized cost by AWS's rules ("Understanding your amortized
+        costs", CUR user guide), written out here independently of the tap's SQL."""
+        kind = self.line_item_type
+        if kind == "SavingsPlanCoveredUsage":
+            return self.sp_effective_cost
+        if kind in ("SavingsPlanNegation", "SavingsPlanUpfrontFee"):
+            return Decimal(0)
+        if kind == "SavingsPlanRecurringFee":
+            total, used = self.sp_total_commitment, self.sp_used_commitment
+            return None if total is None or used is None else total - used
+        if kind == "DiscountedUsage":
+            return self.ri_effective_cost
+        if kind == "RIFee":
+            upfront, recurring = self.ri_unused_upfront_fee, self.ri_unused_recurring_fee
+            return None if upfront is None or recurring is None else upfront + recurring
+        if kind == "Fee" and self.reservation_arn:
+            return Decimal(0)
+        return self.unblended_cost
 
     @property
     def period(self) -> str:
@@ -250,20 +320,18 @@ def line_items(month: date, count: int, *, seed: int = 7, days: int = 28) -> lis
         kind = rng.choice(LINE_ITEM_TYPES)
         amount = Decimal(rng.randrange(1, 10_000_000)) / Decimal(10**6)
         cost = Decimal(rng.randrange(1, 10_000_000_000)) / Decimal(10**10)
-        if kind == "Credit":
-            cost = -cost
         items.append(
-            LineItem(
+            priced_item(
+                kind,
+                cost,
                 usage_start=start,
                 account=rng.choice(ACCOUNTS),
                 region=region,
                 product_code=code,
                 usage_type=REGION_PREFIX[region] + usage,
-                line_item_type=kind,
                 pricing_unit=unit,
                 instance_type=itype,
                 usage_amount=amount,
-                unblended_cost=cost,
                 vcpu=vcpu,
                 memory=memory,
                 volume_type=volume,
@@ -271,6 +339,47 @@ def line_items(month: date, count: int, *, seed: int = 7, days: int = 28) -> lis
             )
         )
     return items
+
+
+def priced_item(kind: str, on_demand: Decimal, **fields: Any) -> LineItem:
+    """A line item of `kind` whose usage costs `on_demand` at public rates, with the cost
+    columns AWS fills for that kind: RI usage is free in unblended cost and costs its
+    effective cost; Savings Plan usage is billed on demand and cancelled by its negation;
+    recurring fees leave part of the commitment unused; net cost is after a 5% discount."""
+    net = on_demand * Decimal("0.95")
+    values: dict[str, Any] = {"unblended_cost": on_demand, "net_unblended_cost": net}
+    if kind in ("Usage", "DiscountedUsage", "SavingsPlanCoveredUsage"):
+        values["public_on_demand_cost"] = on_demand
+    if kind == "DiscountedUsage":
+        values.update(
+            unblended_cost=Decimal(0),
+            net_unblended_cost=Decimal(0),
+            ri_effective_cost=on_demand * Decimal("0.6"),
+            reservation_arn=RESERVATION_ARN,
+        )
+    elif kind == "SavingsPlanCoveredUsage":
+        values.update(
+            sp_effective_cost=on_demand * Decimal("0.7"), savings_plan_arn=SAVINGS_PLAN_ARN
+        )
+    elif kind == "SavingsPlanNegation":
+        values.update(
+            unblended_cost=-on_demand, net_unblended_cost=-net, savings_plan_arn=SAVINGS_PLAN_ARN
+        )
+    elif kind == "RIFee":
+        values.update(
+            ri_unused_upfront_fee=on_demand * Decimal("0.1"),
+            ri_unused_recurring_fee=on_demand * Decimal("0.2"),
+            reservation_arn=RESERVATION_ARN,
+        )
+    elif kind == "SavingsPlanRecurringFee":
+        values.update(
+            sp_total_commitment=on_demand,
+            sp_used_commitment=on_demand * Decimal("0.8"),
+            savings_plan_arn=SAVINGS_PLAN_ARN,
+        )
+    elif kind == "Credit":
+        values.update(unblended_cost=-on_demand, net_unblended_cost=-net)
+    return LineItem(line_item_type=kind, **values, **fields)
 
 
 def _period_bounds(period: str) -> tuple[datetime, datetime]:
@@ -296,11 +405,16 @@ def legacy_row(item: LineItem, number: int) -> dict[str, str]:
         **{k: getattr(item, k) for k in LineItem.__dataclass_fields__},
     }
     values["usage_start"] = _iso(item.usage_start)
-    row = {header: str(values[key]) for header, key in VALUE_HEADERS.items()}
+    row = {header: _text(values[key]) for header, key in VALUE_HEADERS.items()}
     for header in FILLER_HEADERS:
         row[header] = "x" if header.startswith(("product/", "pricing/")) else ""
-    row["resourceTags/user:team"] = "platform"
+    for tag, value in item.tags:
+        row[f"resourceTags/{tag}"] = value
     return row
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
 
 
 def cur2_row(item: LineItem, number: int) -> dict[str, Any]:
@@ -309,14 +423,17 @@ def cur2_row(item: LineItem, number: int) -> dict[str, Any]:
     row: dict[str, Any] = {
         snake(h): v
         for h, v in legacy.items()
-        if h not in CUR2_PRODUCT_MAP and h != "product/regionCode"
+        if h not in CUR2_PRODUCT_MAP
+        and h != "product/regionCode"
+        and not h.startswith("resourceTags/")
     }
     row["product_region_code"] = item.region
     for header in ("lineItem/UsageStartDate", "lineItem/UsageEndDate"):
         row[snake(header)] = datetime.fromisoformat(legacy[header].replace("Z", "+00:00"))
-    for header in ("lineItem/UsageAmount", "lineItem/UnblendedCost", "lineItem/BlendedCost"):
-        row[snake(header)] = float(legacy[header])
+    for header in CUR2_DOUBLES:
+        row[snake(header)] = float(legacy[header]) if legacy[header] else None
     row["product"] = [(key, legacy[h]) for h, key in CUR2_PRODUCT_MAP.items() if legacy[h]]
+    row["resource_tags"] = [(cur2_tag_key(tag), value) for tag, value in item.tags if value]
     return row
 
 
@@ -356,10 +473,9 @@ def _cur2_schema(columns: list[str]) -> pa.Schema:
     types = {
         "line_item_usage_start_date": pa.timestamp("ms", tz="UTC"),
         "line_item_usage_end_date": pa.timestamp("ms", tz="UTC"),
-        "line_item_usage_amount": pa.float64(),
-        "line_item_unblended_cost": pa.float64(),
-        "line_item_blended_cost": pa.float64(),
+        **{snake(h): pa.float64() for h in CUR2_DOUBLES},
         "product": pa.map_(pa.string(), pa.string()),
+        "resource_tags": pa.map_(pa.string(), pa.string()),
     }
     return pa.schema([(c, types.get(c, pa.string())) for c in columns])
 
@@ -443,8 +559,12 @@ def write_cur2(
     for item in items:
         by_period[item.period].append(item)
     columns = [
-        snake(h) for h in LEGACY_HEADERS if h not in CUR2_PRODUCT_MAP and h != "product/regionCode"
-    ] + ["product_region_code", "product"]
+        snake(h)
+        for h in LEGACY_HEADERS
+        if h not in CUR2_PRODUCT_MAP
+        and h != "product/regionCode"
+        and not h.startswith("resourceTags/")
+    ] + ["product_region_code", "product", "resource_tags"]
     written = []
     base = s3_root.rstrip("/") if s3_root else str(root)
     for period, period_items in sorted(by_period.items()):
@@ -492,3 +612,22 @@ def daily_totals(
         entry[0] += item.usage_amount
         entry[1] += item.unblended_cost
     return {k: (v[0], v[1]) for k, v in sums.items()}
+
+
+MEASURES = ("unblended_cost", "amortized_cost", "net_unblended_cost", "public_on_demand_cost")
+
+
+def daily_measures(
+    items: Iterable[LineItem], measures: Iterable[str] = MEASURES
+) -> dict[tuple[str, str, str, str], dict[str, Decimal | None]]:
+    """Cost measures per day x usage account x product code x line item type, summed as SQL
+    does: NULLs skipped, NULL when every line item of the group has none."""
+    sums: dict[tuple[str, str, str, str], dict[str, Decimal | None]] = {}
+    for item in items:
+        key = (item.day.isoformat(), item.account, item.product_code, item.line_item_type)
+        entry = sums.setdefault(key, dict.fromkeys(measures))
+        for measure in entry:
+            value = getattr(item, measure)
+            if value is not None:
+                entry[measure] = (entry[measure] or Decimal(0)) + value
+    return sums

@@ -79,6 +79,7 @@ class BotocoreRetryHook:
 
     def before_send(self, request: Any = None, **kwargs: Any) -> None:
         """Pace every attempt, retries included; returning None lets the send happen."""
+        self.policy.check_deadline()
         if self.limiter is not None:
             self.limiter.acquire()
         context = getattr(request, "context", None)

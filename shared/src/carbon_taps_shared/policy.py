@@ -15,6 +15,15 @@ T = TypeVar("T")
 _MAX_EXPONENT = 60  # 2**60 seconds is already far past any cap
 
 
+class RunDeadlineExceeded(BaseException):
+    """The run-level deadline (``max_run_minutes``) passed: no new request may start.
+
+    A BaseException, like KeyboardInterrupt, so the client libraries' and the SDK's
+    ``except Exception`` handlers let it through to the tap, which then writes the state of
+    what was emitted and stops in one line.
+    """
+
+
 @dataclass
 class RetryPolicy:
     """A single retry policy for every transport, so all taps behave alike.
@@ -31,6 +40,12 @@ class RetryPolicy:
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
     rng: random.Random = field(default_factory=random.Random)
+    deadline: float | None = None  # a clock() reading: no request starts after it
+
+    def check_deadline(self) -> None:
+        """Called at each request boundary: past the run's deadline, stop the run there."""
+        if self.deadline is not None and self.clock() >= self.deadline:
+            raise RunDeadlineExceeded
 
     def backoff(self, attempt: int) -> float:
         """Full jitter spreads retries of many clients across the whole window."""
@@ -60,6 +75,8 @@ class RetryPolicy:
         elapsed = self.clock() - started
         if elapsed + wait > self.max_elapsed:
             return None
+        if self.deadline is not None and self.clock() + wait >= self.deadline:
+            raise RunDeadlineExceeded  # the retry would start after the run's deadline
         return wait
 
     def call(
@@ -78,6 +95,7 @@ class RetryPolicy:
         attempt = 0
         while True:
             attempt += 1
+            self.check_deadline()
             try:
                 return fn()
             except Exception as exc:

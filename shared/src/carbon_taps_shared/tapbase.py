@@ -6,9 +6,11 @@ to the debug log), and the retry policy, rate limiter and telemetry built once f
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import sys
+import time
 from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
@@ -21,9 +23,11 @@ from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 
 from carbon_taps_shared.errors import ProviderError
+from carbon_taps_shared.policy import RunDeadlineExceeded
 from carbon_taps_shared.ratelimit import TokenBucket
 from carbon_taps_shared.redact import SecretSafeConfigMixin
 from carbon_taps_shared.retry import RetryPolicy
+from carbon_taps_shared.state import StateError, check_bookmarks, read_state
 from carbon_taps_shared.telemetry import Telemetry, configure_from_env
 
 
@@ -59,6 +63,14 @@ def resilience_settings(default_rps: float) -> list[th.Property]:
             default=60,
             description="Connect and read timeout for each HTTP request.",
         ),
+        th.Property(
+            "max_run_minutes",
+            th.NumberType(minimum=0),
+            default=360,
+            description="Stop the whole run at the next request once it has run this long, "
+            "keeping the state of what was emitted, so a provider throttling most requests "
+            "cannot keep it alive for ever (0 = no limit).",
+        ),
     ]
 
 
@@ -73,11 +85,21 @@ class CarbonTap(SecretSafeConfigMixin, Tap):
     def telemetry(self) -> Telemetry:
         return configure_from_env(self.name)
 
+    # Where the --state the CLI was given came from, for messages about it.
+    state_source: ClassVar[str] = "(the state passed to the tap)"
+
+    @cached_property
+    def run_deadline(self) -> float | None:
+        """time.monotonic() reading after which no request starts; first read as the sync starts."""
+        minutes = float(self.config.get("max_run_minutes") or 0)
+        return time.monotonic() + minutes * 60 if minutes > 0 else None
+
     @cached_property
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(
             max_attempts=int(self.config.get("max_attempts", 5)),
             max_elapsed=float(self.config.get("max_retry_seconds", 300)),
+            deadline=self.run_deadline,
         )
 
     @cached_property
@@ -110,6 +132,14 @@ class CarbonTap(SecretSafeConfigMixin, Tap):
     @classmethod
     def invoke(cls, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         """The SDK prints each settings error, then a bare summary; say it all in one line."""
+        state = kwargs.get("state")
+        if state is not None:  # the SDK would trust its shape and fail later with a traceback
+            cls.state_source = str(getattr(state, "name", "--state"))
+            try:
+                kwargs["state"] = io.StringIO(read_state(state, cls.state_source))
+            except StateError as exc:
+                cls.logger.error("%s", exc)
+                sys.exit(1)
         try:
             super().invoke(*args, **kwargs)
         except ConfigValidationError as exc:
@@ -161,13 +191,41 @@ class CarbonTap(SecretSafeConfigMixin, Tap):
             stream.logger.addFilter(_REPORTED_FAILURE)
         try:
             self._skip_unconfigured_streams()
+            self._check_bookmarks()
+            _ = self.run_deadline  # the run's clock starts with the sync
             super().sync_all()
-        except (ProviderError, TapUserError) as exc:
+        except (ProviderError, TapUserError, StateError) as exc:
             self.logger.debug("Failure details", exc_info=True)
             self.logger.error("%s", exc)
             sys.exit(1)
+        except RunDeadlineExceeded:
+            self._stop_at_deadline()
         finally:
             self.telemetry.shutdown()
+
+
+    def _check_bookmarks(self) -> None:
+        """Refuse a bookmark that is not a date or lies in the future, before any request."""
+        keys = {
+            stream.name: stream.replication_key
+            for stream in self.streams.values()
+            if stream.selected and stream.replication_key
+        }
+        check_bookmarks(self.state, keys, self.state_source)
+
+    def _stop_at_deadline(self) -> None:
+        """Write the state of what was emitted (bookmarks only move with emitted records), then
+        stop in one line; the next run resumes from that state."""
+        self.logger.debug("Deadline details", exc_info=True)
+        self.state_writer.write_state(self.state)
+        self.logger.error(
+            "Run stopped: max_run_minutes (%s) passed, so no further request was started; the "
+            "state of what was emitted is saved and the next run resumes from it. What to do: "
+            "if the provider is throttling, lower max_requests_per_second or run at a quieter "
+            "time; otherwise raise max_run_minutes (0 = no limit).",
+            f"{float(self.config.get('max_run_minutes') or 0):g}",
+        )
+        sys.exit(1)
 
 
 class _ReportedFailureFilter(logging.Filter):
