@@ -13,6 +13,9 @@ from typing import Any
 
 import pytest
 
+from tests.fakes.aws_sustainability import ROLE_SECRET_MARKER, ROLE_TOKEN_MARKER
+from tests.fakes.azure_arm import ACCESS_TOKEN_PREFIX as AZURE_TOKEN_MARKER
+from tests.fakes.gcp_bigquery import ACCESS_TOKEN_PREFIX as GCP_TOKEN_MARKER
 from tests.fakes.gcp_key import SECRET_MARKER as GCP_KEY_MARKER
 from tests.reliability.figures import TAPS as FIGURE_TAPS
 from tests.reliability.figures import table as reliability_table
@@ -26,6 +29,12 @@ TEST_SECRETS = {
     "azure_client_secret": "az~TeSt.Secret_0123456789-AzureClientSecretValue",
     # A line of the session's generated GCP service-account private key (tests/fakes/gcp_key.py).
     "gcp_private_key": GCP_KEY_MARKER,
+    # Credentials the fakes issue at run time (STS role keys, Entra and Google access tokens):
+    # each carries a fixed marker, so a leak of any of them, first or refreshed, is caught.
+    "aws_role_secret_access_key": ROLE_SECRET_MARKER,
+    "aws_role_session_token": ROLE_TOKEN_MARKER,
+    "azure_access_token": AZURE_TOKEN_MARKER,
+    "gcp_access_token": GCP_TOKEN_MARKER,
 }
 
 

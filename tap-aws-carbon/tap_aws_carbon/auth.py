@@ -14,6 +14,8 @@ from botocore.credentials import (
     CredentialProvider,
     DeferredRefreshableCredentials,
 )
+from carbon_taps_shared.network import ca_bundle_from_env
+from carbon_taps_shared.redactor import default_redactor
 
 
 class _TracebackToDebug(logging.Filter):
@@ -45,9 +47,32 @@ class _AssumedRoleProvider(CredentialProvider):
         return self._credentials
 
 
+def _mask(values: Mapping[str, Any]) -> None:
+    for name in ("secret_key", "token", "secret_access_key", "session_token"):
+        default_redactor.add(values.get(name))
+
+
+def _mask_before_signing(session: botocore.session.Session) -> None:
+    """Register the credentials each request is signed with, before botocore logs the signing.
+
+    `get_frozen_credentials` is what the signer calls next: it refreshes expiring credentials
+    (assumed role, SSO, instance or container role), so refreshed values are masked too, whatever
+    source botocore resolved them from.
+    """
+
+    def before_sign(**_: Any) -> None:
+        credentials = session.get_credentials()
+        if credentials is not None:
+            frozen = credentials.get_frozen_credentials()
+            _mask({"secret_key": frozen.secret_key, "token": frozen.token})
+
+    session.register("before-sign", before_sign, unique_id="carbon-taps-mask-credentials")
+
+
 def make_session(config: Mapping[str, Any]) -> boto3.Session:
     """Explicit keys, else a named profile, else the default chain; then `role_arn` on top."""
     source = botocore.session.Session(profile=config.get("aws_profile"))
+    _mask_before_signing(source)
     if config.get("aws_access_key_id"):
         source.set_credentials(
             config["aws_access_key_id"],
@@ -66,18 +91,24 @@ def make_session(config: Mapping[str, Any]) -> boto3.Session:
             source.create_client,
             region_name=config.get("aws_region"),
             endpoint_url=config.get("sts_endpoint_url") or None,
+            verify=ca_bundle_from_env(provider="aws"),
         ),
         source_credentials=source.get_credentials(),
         role_arn=role_arn,
         extra_args=extra_args,
     )
+
+    def fetch_and_mask() -> dict[str, Any]:
+        fetched = fetcher.fetch_credentials()
+        _mask(fetched)
+        return fetched
+
     assumed = botocore.session.Session()
+    _mask_before_signing(assumed)
     assumed.get_component("credential_provider").insert_before(
         "env",
         _AssumedRoleProvider(
-            DeferredRefreshableCredentials(
-                refresh_using=fetcher.fetch_credentials, method="assume-role"
-            )
+            DeferredRefreshableCredentials(refresh_using=fetch_and_mask, method="assume-role")
         ),
     )
     return boto3.Session(botocore_session=assumed, region_name=config.get("aws_region"))

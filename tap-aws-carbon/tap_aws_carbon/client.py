@@ -52,7 +52,7 @@ def build_client(
             service,
             region_name=config["aws_region"],
             endpoint_url=endpoint_url or None,
-            verify=ca_bundle_from_env(),
+            verify=ca_bundle_from_env(provider="aws"),
             config=Config(
                 retries=policy.botocore_retry_config(),
                 connect_timeout=config["request_timeout_seconds"],

@@ -12,7 +12,8 @@ from typing import Any
 import requests
 from azure.core.credentials import TokenCredential
 from carbon_taps_shared.errors import CODE_HINTS, ProviderError, classify
-from carbon_taps_shared.network import ca_bundle_from_env
+from carbon_taps_shared.network import find_ca_bundle
+from carbon_taps_shared.redactor import default_redactor
 from singer_sdk.authenticators import APIAuthenticatorBase
 
 ARM_SCOPE = "https://management.azure.com/.default"
@@ -35,10 +36,11 @@ def make_credential(config: Mapping[str, Any]) -> TokenCredential:
         kwargs["authority"] = config["authority_host"]
     if config.get("disable_instance_discovery"):
         kwargs["disable_instance_discovery"] = True
-    bundle = config.get("ca_bundle") or ca_bundle_from_env()
+    # The setting, else REQUESTS_CA_BUNDLE / SSL_CERT_FILE (never AWS_CA_BUNDLE): azure-core's
+    # transport reads REQUESTS_CA_BUNDLE itself but not SSL_CERT_FILE.
+    bundle = find_ca_bundle("azure", setting=config.get("ca_bundle"))
     if bundle:
-        # azure-core's transport reads REQUESTS_CA_BUNDLE itself but not SSL_CERT_FILE.
-        kwargs["connection_verify"] = bundle
+        kwargs["connection_verify"] = bundle.path
     if config.get("client_secret"):
         return ClientSecretCredential(
             config["tenant_id"], config["client_id"], config["client_secret"], **kwargs
@@ -78,5 +80,6 @@ class AzureIdentityAuthenticator(APIAuthenticatorBase):
                 operation="token request (Microsoft Entra ID)",
                 hint=None if failure.code in CODE_HINTS else TOKEN_HINT,
             ) from None
+        default_redactor.add(token.token)  # a cache hit returns the same text: no new pattern
         request.headers["Authorization"] = f"Bearer {token.token}"
         return request

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import google.auth
+from carbon_taps_shared.redactor import default_redactor
 from carbon_taps_shared.tapbase import TapUserError
 from google.auth import impersonated_credentials
 from google.auth.exceptions import DefaultCredentialsError
@@ -75,6 +76,7 @@ def make_credentials(config: Mapping[str, Any]) -> tuple[Any, str | None]:
                 "Application Default Credentials (`gcloud auth application-default login`, "
                 "GOOGLE_APPLICATION_CREDENTIALS, or an attached service account)"
             ) from None
+    _mask_tokens(credentials)  # an impersonation's source token is a credential too
     target = config.get("impersonate_service_account")
     if target:
         credentials = impersonated_credentials.Credentials(
@@ -82,4 +84,23 @@ def make_credentials(config: Mapping[str, Any]) -> tuple[Any, str | None]:
             target_principal=target,
             target_scopes=list(SCOPES),
         )
+    _mask_tokens(credentials)
     return credentials, project
+
+
+def _mask_tokens(credentials: Any) -> None:
+    """Register every access token google-auth obtains (first and refreshed) for redaction.
+
+    google-auth fetches and refreshes tokens itself; wrapping `refresh` on the instance is the
+    one place each new token passes through before any request carries it.
+    """
+    refresh = getattr(credentials, "refresh", None)
+    if refresh is None or getattr(refresh, "_carbon_taps_masks", False):
+        return
+
+    def masked_refresh(request: Any) -> None:
+        refresh(request)
+        default_redactor.add(getattr(credentials, "token", None))
+
+    masked_refresh._carbon_taps_masks = True  # type: ignore[attr-defined]
+    credentials.refresh = masked_refresh

@@ -86,9 +86,10 @@ class BigQueryReader:
         try:
             # requests itself reads REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE but not SSL_CERT_FILE;
             # the token refresh has a session of its own, so both get the bundle.
-            token_session = apply_environment(requests.Session())
+            token_session = apply_environment(requests.Session(), provider="gcp")
             session = apply_environment(
-                AuthorizedSession(credentials, auth_request=Request(session=token_session))
+                AuthorizedSession(credentials, auth_request=Request(session=token_session)),
+                provider="gcp",
             )
             session.hooks["response"].append(_utf8_only)
         except FileNotFoundError as exc:

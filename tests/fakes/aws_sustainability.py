@@ -278,6 +278,10 @@ STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/"
 # window) and refuses refreshed ones with fewer than 10 left, so STS's own minimum lifetime
 # (900 s) plus a few seconds makes the client refresh every few seconds, and never too late.
 BOTOCORE_ADVISORY_REFRESH = timedelta(minutes=15)
+# Every secret key and session token the fake's STS issues carries one of these, so the
+# session-end secret scan (tests/conftest.py) catches any of them in any output.
+ROLE_SECRET_MARKER = "StsRoleSecretKey"
+ROLE_TOKEN_MARKER = "StsRoleSessionToken"
 
 
 class SustainabilityFake(JsonFake):
@@ -462,8 +466,8 @@ class SustainabilityFake(JsonFake):
         lifetime = self.short_role_lifetime if self.expiring_tokens else self.role_lifetime
         issued = SessionCredentials(
             access_key="ASIA" + uuid.uuid4().hex[:16].upper(),
-            secret=base64.b64encode(uuid.uuid4().bytes + uuid.uuid4().bytes).decode()[:40],
-            token="FQoGZXIvYXdzE" + uuid.uuid4().hex + uuid.uuid4().hex,
+            secret=ROLE_SECRET_MARKER + base64.b64encode(uuid.uuid4().bytes * 2).decode()[:24],
+            token="FQoGZXIvYXdzE" + ROLE_TOKEN_MARKER + uuid.uuid4().hex + uuid.uuid4().hex,
             expires=(datetime.now(UTC) + lifetime).replace(microsecond=0),
         )
         with self._fault_lock:

@@ -45,6 +45,8 @@ from tests.fakes._http import FAULT_KINDS, Faults, JsonFake, Reply, Request
 from tests.fakes.azure_data import CarbonRow, CostRow, load_sample
 
 ARM_SCOPE = "https://management.azure.com/.default"
+# Every access token Entra issues starts with this (the secret scan looks for it in all output).
+ACCESS_TOKEN_PREFIX = "fake-arm-token-"
 CARBON_API_VERSIONS = {"2025-04-01", "2025-06-01", "2025-10-01"}
 COST_API_VERSIONS = {"2025-03-01", "2023-03-01", "2021-10-01", "2019-11-01"}
 SUBSCRIPTIONS_API_VERSIONS = {"2022-12-01", "2020-01-01", "2016-06-01"}
@@ -348,7 +350,7 @@ class AzureFake(JsonFake):
         if form.get("scope") != ARM_SCOPE:
             return _aad_error(400, "invalid_scope", "AADSTS70011: The provided scope is invalid")
         token = base64.urlsafe_b64encode(hashlib.sha256(str(time.time_ns()).encode()).digest())
-        access = f"fake-arm-token-{token.decode()[:24]}"
+        access = f"{ACCESS_TOKEN_PREFIX}{token.decode()[:24]}"
         with self._state_lock:
             self.tokens[access] = time.monotonic() + self._token_lifetime
         return Reply(

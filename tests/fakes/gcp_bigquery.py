@@ -47,6 +47,8 @@ MIN_BILLED = 10 * 1024 * 1024
 _TABLE_REF = re.compile(r"`([^`]+)`")
 _PARAM = re.compile(r"@(\w+)")
 SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+# Every access token the token endpoint issues starts with this (the secret scan looks for it).
+ACCESS_TOKEN_PREFIX = "ya29.fake-"
 
 
 def _b64url(data: str) -> bytes:
@@ -382,7 +384,7 @@ class BigQueryFake(JsonFake):
             return Reply(400, {"error": "invalid_scope"})
         if claims.get("exp", 0) < time.time():
             return Reply(400, {"error": "invalid_grant", "error_description": "JWT expired."})
-        token = f"ya29.fake-{uuid.uuid4().hex}"
+        token = f"{ACCESS_TOKEN_PREFIX}{uuid.uuid4().hex}"
         self.tokens.add(token)
         return Reply(200, {"access_token": token, "expires_in": 3599, "token_type": "Bearer"})
 

@@ -214,3 +214,70 @@ def test_mixin_can_warn_instead_of_raising(caplog) -> None:
     SafeTap(config={"client_secret": "another-secret-1"}, validate_config=False)
     assert "missing required setting 'aws_region'" in caplog.text
     assert "another-secret-1" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("text", "leaked"),
+    [
+        # botocore's debug lines (auth, endpoint, parsers), values no config names.
+        ("x-amz-date:20250301T000000Z\nx-amz-security-token:IQoJb3JpZ2luEXAMPLEtok\n", "IQoJb3J"),
+        ("headers={'X-Amz-Security-Token': b'IQoJb3JpZ2luEXAMPLEtok', 'a': b'1'}", "IQoJb3J"),
+        ("Signature:\n5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f", "5d672d79"),
+        (
+            "Response body:\nb'<Credentials><AccessKeyId>ASIAEXAMPLE</AccessKeyId>"
+            "<SecretAccessKey>wJalrXUtnFEMI/K7MDENG</SecretAccessKey>"
+            "<SessionToken>FQoGZXIvYXdzEXAMPLE</SessionToken></Credentials>'",
+            "wJalrXUtnFEMI",
+        ),
+        ("<SessionToken>FQoGZXIvYXdzEXAMPLE</SessionToken>", "FQoGZXIvYXdzEXAMPLE"),
+        ('{"roleCredentials": {"secretAccessKey": "wJalrXUtnFEMI", "x": 1}}', "wJalrXUtnFEMI"),
+        ('{"AccessKeyId": "A", "Token": "FQoGZXIvYXdzEXAMPLE"}', "FQoGZXIvYXdzEXAMPLE"),
+        ("assertion=eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJ4In0.c2ln&grant_type=jwt", "eyJhbGci"),
+    ],
+)
+def test_redactor_masks_credentials_from_outside_the_config(text: str, leaked: str) -> None:
+    assert leaked not in Redactor().redact(text)
+
+
+def test_extra_fields_of_a_record_are_redacted() -> None:
+    """google-auth logs request headers and bodies as `extra=`; JSON formatters print them."""
+    token = "ya29.unit-" + uuid.uuid4().hex
+    redactor = Redactor([token])
+    stream = io.StringIO()
+    logger = logging.getLogger(f"test.extra.{uuid.uuid4().hex}")
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(message)s %(httpRequest)s"))
+    logger.addHandler(handler)
+    install_log_redaction(redactor, logger)
+    logger.debug(
+        "Making request...",
+        extra={
+            "httpRequest": {
+                "headers": {"Authorization": "Bearer abcdefgh", "X-Other": f"carries {token}"},
+                "body": {"assertion": "eyJh.eyJp.sig", "grant_type": "jwt-bearer"},
+            }
+        },
+    )
+    output = stream.getvalue()
+    assert "Making request..." in output and "jwt-bearer" in output
+    for leaked in ("abcdefgh", token, "eyJh.eyJp.sig"):
+        assert leaked not in output
+
+
+def test_environment_credentials_are_found_by_name_not_by_config() -> None:
+    from carbon_taps_shared.redact import environment_secrets
+
+    env = {
+        "AWS_SESSION_TOKEN": "FQoGZXIvYXdzEXAMPLE",
+        "AZURE_CLIENT_SECRET": "az~secret-value",
+        "TAP_X_API_KEY": "k3y-value-long",
+        "GOOGLE_APPLICATION_CREDENTIALS_FILE": "/home/me/key.json",
+        "AWS_WEB_IDENTITY_TOKEN_FILE": "/var/run/token",
+        "SOME_TOKEN_ENABLED": "true",
+        "HOME": "/home/me",
+    }
+    assert sorted(environment_secrets(env)) == sorted(
+        ["FQoGZXIvYXdzEXAMPLE", "az~secret-value", "k3y-value-long"]
+    )

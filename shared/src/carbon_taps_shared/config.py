@@ -10,7 +10,7 @@ import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 
 from carbon_taps_shared.logredact import install_log_redaction
-from carbon_taps_shared.redactor import Redactor, default_redactor
+from carbon_taps_shared.redactor import Redactor, default_redactor, register_environment_secrets
 
 
 def secret_keys(config_schema: Mapping[str, Any]) -> set[str]:
@@ -181,6 +181,7 @@ class SecretSafeConfigMixin:
         schema = plugin.config_jsonschema
         plugin.append_builtin_config(schema)
         register_secrets(schema, self._config)
+        register_environment_secrets()
         install_log_redaction(default_redactor, plugin.logger)
         # null means "not set": the setting's default applies, as when the key is absent.
         for key in [k for k, v in self._config.items() if v is None]:

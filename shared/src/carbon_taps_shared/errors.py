@@ -381,6 +381,15 @@ def classify(exc: BaseException) -> Classification:
     )
 
 
+def _code_hint(code: str | None, provider: str) -> str | None:
+    """The hint for a known failure; a certificate one names the variable this provider reads."""
+    if code == "CertificateNotTrusted":
+        from carbon_taps_shared.network import certificate_hint
+
+        return certificate_hint(provider)
+    return CODE_HINTS.get(code or "")
+
+
 class ProviderError(Exception):
     """The single error a user sees: what failed, why, and what to do about it."""
 
@@ -418,7 +427,7 @@ class ProviderError(Exception):
         detail = " ".join(str(part) for part in (c.status, c.code) if part)
         reason = c.error_class.value + (f", {detail}" if detail else "")
         message = c.message.strip().rstrip(".")
-        hint = self.hint or CODE_HINTS.get(c.code or "") or DEFAULT_HINTS[c.error_class]
+        hint = self.hint or _code_hint(c.code, self.provider) or DEFAULT_HINTS[c.error_class]
         hint = hint.strip().rstrip(".")
         text = f"{self.provider} {self.operation} failed ({reason})"
         if message:

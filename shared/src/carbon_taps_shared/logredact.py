@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import traceback
+from collections.abc import Mapping
 from typing import Any
 
-from carbon_taps_shared.redactor import Redactor
+from carbon_taps_shared.redactor import MASK, Redactor
 
 _install_lock = threading.Lock()
 
@@ -45,6 +47,40 @@ def redact_record(record: logging.LogRecord, redactors: list[Redactor]) -> None:
         record.exc_text = scrub(record.exc_text)
     if record.stack_info:
         record.stack_info = scrub(record.stack_info)
+    # `extra=` fields: google-auth logs each request's headers and body there at DEBUG, and a
+    # structured (JSON) formatter prints them all.
+    for name in [n for n in record.__dict__ if n not in _STANDARD_ATTRIBUTES]:
+        record.__dict__[name] = _scrub_value(record.__dict__[name], scrub)
+
+
+# Everything a LogRecord has without `extra=`; the rest came from the caller.
+_STANDARD_ATTRIBUTES = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+_SECRET_KEY = re.compile(
+    r"(?:^|[-_])(?:authorization|secret|token|password|passwd|assertion|private_key|"
+    r"client_secret|access_key|signature|credential)s?$|(?:secretaccesskey|sessiontoken|"
+    r"accesstoken|refreshtoken|idtoken)$",
+    re.IGNORECASE,
+)
+
+
+def _scrub_value(value: Any, scrub: Any, depth: int = 0) -> Any:
+    """A redacted copy: text scrubbed, values under credential-named keys masked outright."""
+    if depth > 20:
+        return MASK
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, bytes):
+        return scrub(value.decode("utf-8", "replace"))
+    if isinstance(value, Mapping):
+        return {
+            key: MASK
+            if isinstance(key, str) and _SECRET_KEY.search(key) and value[key] not in (None, "")
+            else _scrub_value(value[key], scrub, depth + 1)
+            for key in value
+        }
+    if isinstance(value, list | tuple | set):
+        return [_scrub_value(item, scrub, depth + 1) for item in value]
+    return value
 
 
 class RedactingFilter(logging.Filter):

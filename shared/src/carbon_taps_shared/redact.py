@@ -7,14 +7,21 @@ from carbon_taps_shared.config import (
     secret_keys,
 )
 from carbon_taps_shared.logredact import RedactingFilter, install_log_redaction
-from carbon_taps_shared.redactor import Redactor, default_redactor
+from carbon_taps_shared.redactor import (
+    Redactor,
+    default_redactor,
+    environment_secrets,
+    register_environment_secrets,
+)
 
 __all__ = [
     "RedactingFilter",
     "Redactor",
     "SecretSafeConfigMixin",
     "default_redactor",
+    "environment_secrets",
     "install_log_redaction",
+    "register_environment_secrets",
     "register_secrets",
     "safe_config_errors",
     "secret_keys",

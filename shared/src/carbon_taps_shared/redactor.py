@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from urllib.parse import quote
 
 MASK = "***"
@@ -15,6 +16,8 @@ _SECRET_FIELDS = (
     r"access_token|refresh_token|id_token|client_secret|private_key|password|passwd"
     r"|api_key|apikey|secret_access_key|aws_secret_access_key|session_token"
     r"|aws_session_token|sas_token|account_key|shared_key|client_assertion"
+    # botocore's credential answers (STS XML, SSO/container JSON) and google-auth's JWT grant.
+    r"|secretaccesskey|sessiontoken|securitytoken|x-amz-security-token|token|assertion"
 )
 
 # Ordered: whole PEM blocks first so the field patterns never see half a key.
@@ -59,6 +62,22 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         r"\1" + MASK,
     ),
     (re.compile(r"\b(sig=)[^&\s'\"]+", re.IGNORECASE), r"\1" + MASK),
+    # botocore's debug lines: the session token as a canonical-request or HTTP header line
+    # (`x-amz-security-token:…`), and the SigV4 signature printed after "Signature:" and a newline.
+    (
+        re.compile(r"\b(x-amz-security-token\s*[:=]\s*)[^\s'\"&,}]+", re.IGNORECASE),
+        r"\1" + MASK,
+    ),
+    (re.compile(r"\b(Signature:\s*)[0-9a-fA-F]{16,}"), r"\1" + MASK),
+    # XML credential answers (STS AssumeRole*, GetSessionToken, GetFederationToken).
+    (
+        re.compile(
+            r"(<(SecretAccessKey|SessionToken|SecurityToken|Token|AccessToken|ClientSecret"
+            r"|Password)>)[^<]*(</\2>)",
+            re.IGNORECASE,
+        ),
+        r"\1" + MASK + r"\3",
+    ),
     # Long-term and temporary AWS access key ids identify the credential being used.
     (re.compile(r"\b((?:AKIA|ASIA)[A-Z0-9]{4})[A-Z0-9]{12}\b"), r"\1" + MASK),
 )
@@ -105,4 +124,50 @@ class Redactor:
         return text
 
 
+# Environment variables whose values are credentials: the ones the provider libraries read, plus
+# any name that says so (a CI token, a Meltano-injected TAP_*_CLIENT_SECRET). Names of files,
+# paths, ids and endpoints are not secrets even when they mention one.
+ENV_SECRET_NAMES = frozenset(
+    {
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_SECURITY_TOKEN",
+        "AZURE_CLIENT_SECRET",
+        "AZURE_CLIENT_CERTIFICATE_PASSWORD",
+        "AZURE_PASSWORD",
+    }
+)
+_ENV_SECRET_SHAPE = re.compile(
+    r"SECRET|TOKEN|PASSWORD|PASSWD|PRIVATE_KEY|CREDENTIALS_JSON|ACCOUNT_KEY|API_KEY"
+)
+_ENV_NOT_SECRET = re.compile(
+    r"_(?:FILE|PATH|DIR|URL|URI|ENDPOINT|HOST|ID|NAME|TYPE|ENABLED|TTL|EXPIRY|EXPIRATION)$"
+)
+# A generic name with a very short value ("1", "true") is a flag, and masking it would shred logs.
+_ENV_MIN_GENERIC_LENGTH = 8
+
+
+def environment_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Values of the environment's credential variables, whatever the config names."""
+    env = os.environ if environ is None else environ
+    found = []
+    for name, value in env.items():
+        upper = name.upper()
+        if upper in ENV_SECRET_NAMES or (
+            _ENV_SECRET_SHAPE.search(upper)
+            and not _ENV_NOT_SECRET.search(upper)
+            and len(value) >= _ENV_MIN_GENERIC_LENGTH
+        ):
+            found.append(value)
+    return found
+
+
 default_redactor = Redactor()
+
+
+def register_environment_secrets(
+    redactor: Redactor = default_redactor, environ: Mapping[str, str] | None = None
+) -> None:
+    """Mask the environment's credentials: botocore and azure-identity read them, not the config."""
+    for value in environment_secrets(environ):
+        redactor.add(value)

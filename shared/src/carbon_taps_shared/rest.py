@@ -48,7 +48,10 @@ class RetryingRESTMixin:
     @property
     def requests_session(self) -> requests.Session:
         """The SDK's session, made to honour the environment's CA bundle on `send()`."""
-        return apply_environment(super().requests_session)  # type: ignore[misc]
+        return apply_environment(
+            super().requests_session,  # type: ignore[misc]
+            provider=self.provider_name,
+        )
 
     def request_decorator(self, func: Callable[..., R]) -> Callable[..., R]:
         @functools.wraps(func)
