@@ -7,7 +7,6 @@ delay a ``needs-retry`` handler returns), so we decide instead of replacing it.
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
 from carbon_taps_shared.errors import (
@@ -17,11 +16,9 @@ from carbon_taps_shared.errors import (
     classify,
     classify_aws_error,
 )
-from carbon_taps_shared.policy import RetryPolicy
+from carbon_taps_shared.policy import RetryPolicy, log_retry
 from carbon_taps_shared.ratelimit import TokenBucket
 from carbon_taps_shared.telemetry import Telemetry
-
-logger = logging.getLogger(__name__)
 
 _STARTED = "_carbon_taps_started"
 _SENT = "_carbon_taps_sent"
@@ -148,16 +145,7 @@ class BotocoreRetryHook:
                 stream=self.stream,
                 error_class=classification.error_class.value,
             )
-        logger.warning(
-            "%s %s %s (%s); attempt %d of %d failed, retrying in %.2fs",
-            self.provider,
-            op_name,
-            classification.error_class.value,
-            " ".join(str(p) for p in (classification.status, classification.code) if p),
-            attempts,
-            self.policy.max_attempts,
-            wait,
-        )
+        log_retry(self.provider, op_name, classification, attempts, self.policy.max_attempts, wait)
         return wait
 
     def _record(

@@ -116,7 +116,9 @@ _BOTOCORE_BY_NAME: dict[str, ErrorClass] = {
     **dict.fromkeys(
         ("NoCredentialsError", "PartialCredentialsError", "ProfileNotFound"), ErrorClass.AUTH
     ),
-    **dict.fromkeys(("NoRegionError", "ParamValidationError"), ErrorClass.BAD_REQUEST),
+    **dict.fromkeys(
+        ("NoRegionError", "InvalidRegionError", "ParamValidationError"), ErrorClass.BAD_REQUEST
+    ),
 }
 
 _GOOGLE_BY_NAME: dict[str, ErrorClass] = {
@@ -272,7 +274,8 @@ def _classify_botocore(exc: BaseException) -> Classification | None:
     error_class = _first_match(exc, "botocore.exceptions", _BOTOCORE_BY_NAME)
     if error_class is None:
         return None
-    return Classification(error_class=error_class, message=_clean(exc))
+    # The class names the failure (ReadTimeoutError, NoRegionError) where no status exists.
+    return Classification(error_class=error_class, code=type(exc).__name__, message=_clean(exc))
 
 
 def _classify_google(exc: BaseException) -> Classification | None:
@@ -372,7 +375,9 @@ def classify(exc: BaseException) -> Classification:
             message="the response body is not valid JSON",
         )
     if isinstance(exc, _REQUESTS_TRANSIENT):
-        return Classification(error_class=ErrorClass.TRANSIENT, message=_clean(exc))
+        return Classification(
+            error_class=ErrorClass.TRANSIENT, code=type(exc).__name__, message=_clean(exc)
+        )
     singer = _classify_singer(exc)
     if singer is not None:
         return singer

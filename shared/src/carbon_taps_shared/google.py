@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from carbon_taps_shared.errors import Classification, ErrorClass, classify
-from carbon_taps_shared.policy import RetryPolicy
+from carbon_taps_shared.policy import RetryPolicy, log_retry
 from carbon_taps_shared.ratelimit import TokenBucket
 from carbon_taps_shared.telemetry import Telemetry
 
@@ -121,3 +121,6 @@ class PolicyRetry:
                 stream=self.stream,
                 error_class=classification.error_class.value,
             )
+        log_retry(
+            self.provider, self.operation, classification, attempt, self.policy.max_attempts, wait
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable
@@ -13,6 +14,33 @@ from carbon_taps_shared.errors import Classification, classify
 T = TypeVar("T")
 
 _MAX_EXPONENT = 60  # 2**60 seconds is already far past any cap
+_RETRY_LOG = logging.getLogger("carbon_taps.retry")
+
+
+def log_retry(
+    provider: str,
+    operation: str,
+    classification: Classification,
+    attempt: int,
+    max_attempts: int,
+    wait: float,
+    logger: logging.Logger | None = None,
+) -> None:
+    """One INFO line per retry, alike for every provider: what failed, which attempt, the wait.
+
+    A run slowed by throttling then says so, instead of going quiet for minutes.
+    """
+    detail = " ".join(str(p) for p in (classification.status, classification.code) if p)
+    (logger or _RETRY_LOG).info(
+        "%s %s %s (%s); attempt %d of %d failed, retrying in %.2fs",
+        provider,
+        operation,
+        classification.error_class.value,
+        detail or "no status",
+        attempt,
+        max_attempts,
+        wait,
+    )
 
 
 class RunDeadlineExceeded(BaseException):

@@ -13,7 +13,7 @@ import requests
 
 from carbon_taps_shared.errors import Classification, ErrorClass, ProviderError, classify
 from carbon_taps_shared.network import apply_environment
-from carbon_taps_shared.policy import RetryPolicy
+from carbon_taps_shared.policy import RetryPolicy, log_retry
 from carbon_taps_shared.ratelimit import TokenBucket
 from carbon_taps_shared.redactor import default_redactor
 from carbon_taps_shared.telemetry import Telemetry
@@ -127,15 +127,14 @@ class RetryingRESTMixin:
                 stream=self.name,
                 error_class=classification.error_class.value,
             )
-        self.logger.warning(
-            "%s %s %s (%s); attempt %d of %d failed, retrying in %.2fs",
+        log_retry(
             self.provider_name,
             self.name,
-            classification.error_class.value,
-            " ".join(str(p) for p in (classification.status, classification.code) if p),
+            classification,
             attempt,
             self.retry_policy.max_attempts,
             wait,
+            self.logger,
         )
 
     def _record_attempt(
