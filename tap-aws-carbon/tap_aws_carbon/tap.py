@@ -6,6 +6,7 @@ from datetime import date
 from functools import cache
 
 from carbon_taps_shared.config import endpoint_problem
+from carbon_taps_shared.ratelimit import TokenBucket
 from carbon_taps_shared.tapbase import CarbonTap, resilience_settings
 from singer_sdk import Stream
 from singer_sdk import typing as th
@@ -197,7 +198,9 @@ class TapAwsCarbon(CarbonTap):
             self.config,
             self.config.get("s3_endpoint_url"),
             policy=self.retry_policy,
-            limiter=self.rate_limiter,
+            # max_requests_per_second paces the Sustainability API (2/s); S3 serves thousands
+            # of GETs per second per prefix, so export and CUR reads are not paced.
+            limiter=TokenBucket(0),
             telemetry=self.telemetry,
             stream=stream,
         )
