@@ -44,3 +44,32 @@ def test_an_untrusted_certificate_fails_with_one_line_naming_the_variables(tls_f
     assert "Traceback" not in run.stderr
     assert any("REQUESTS_CA_BUNDLE" in line for line in run.error_lines), run.stderr[-2000:]
     assert fake.requests == []  # the TLS handshake failed: nothing reached the fake
+
+
+def test_aws_ca_bundle_does_not_override_ssl_cert_file(tls_fake, tap_runner, tmp_path):
+    """A machine-wide AWS_CA_BUNDLE is for AWS; Google's clients trust SSL_CERT_FILE's CA."""
+    fake, key, ca_file = tls_fake
+    other = tmp_path / "aws-proxy-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(other))
+    run = tap_runner(
+        "tap-gcp-carbon",
+        gcp_config(fake, key, billing_export_table=None, start_month="2025-01-01"),
+        env={"AWS_CA_BUNDLE": str(other), "SSL_CERT_FILE": str(ca_file)},
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.records("carbon_footprint")
+
+
+def test_the_hint_names_the_bundle_in_use_not_aws_ca_bundle(tls_fake, tap_runner, tmp_path):
+    fake, key, _ = tls_fake
+    other = tmp_path / "other-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(other))
+    run = tap_runner(
+        "tap-gcp-carbon",
+        gcp_config(fake, key, billing_export_table=None),
+        env={"SSL_CERT_FILE": str(other)},
+    )
+    assert run.returncode == 1
+    line = run.error_lines[-1]
+    assert str(other) in line and "SSL_CERT_FILE" in line, line
+    assert "AWS_CA_BUNDLE" not in line
