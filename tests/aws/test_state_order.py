@@ -4,14 +4,25 @@ A target saves the last STATE it received once the records before it are written
 naming a file whose rows come later loses those rows if the run dies in between; the resumed run
 skips the file. The "interrupted run" tests replay a state saved by a complete run, so they
 cannot see the order: this checks it message by message over one run's output.
+
+Between a stream's own state writes (after each file or period) singer-sdk writes a STATE every
+`STATE_MSG_FREQUENCY` (10,000) records, wherever that falls; it goes out only if the state has
+changed since the last one. Only such a STATE can name a half-sent unit, so each run here has
+its 10,000th record inside a unit (checked), where a unit marked done too early shows.
 """
 
 from __future__ import annotations
 
+import csv
+import gzip
+import io
 from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import date
+from pathlib import Path
 from typing import Any
+
+from singer_sdk import Stream
 
 from tests.aws.test_carbon_emissions_export import STREAM as EXPORT
 from tests.aws.test_carbon_emissions_export import export_config, run_export
@@ -33,42 +44,54 @@ def early_states(
 ) -> list[str]:
     """Every STATE that names a unit (file or period) before all its expected weight was sent."""
     sent: Counter[str] = Counter()
-    problems = []
-    states = 0
+    problems: list[str] = []
+    units: list[str] = []  # the unit of each record, in order
     for message in run.messages:
         if message["type"] == "RECORD" and message["stream"] == stream:
-            sent[unit_of(message["record"])] += weight(message["record"])
+            units.append(unit_of(message["record"]))
+            sent[units[-1]] += weight(message["record"])
         elif message["type"] == "STATE":
             named = message["value"].get("bookmarks", {}).get(stream, {}).get(done_field, {})
-            states += bool(named)
+            unknown = set(named) - set(expected)
+            assert not unknown, f"the state names units no record came from: {sorted(unknown)}"
             problems += [
-                f"STATE #{states} names {unit} with {sent[unit]} of {expected[unit]} sent"
+                f"STATE after record {len(units)} names {unit} with {sent[unit]} of "
+                f"{expected[unit]} sent"
                 for unit in named
                 if sent[unit] != expected[unit]
             ]
-    assert states >= len(expected), "expected a STATE after every unit"
+    assert dict(sent) == dict(expected), "records lost or doubled"
+    every = Stream.STATE_MSG_FREQUENCY
+    assert len(units) > every and units[every - 1] == units[every], (
+        f"record {every}, where singer-sdk writes a STATE, must sit inside a unit"
+    )
     return problems
 
 
+def rows_in(path: Path) -> int:
+    """Data rows of a gzip CSV export file, counted from the file itself."""
+    return sum(1 for _ in csv.DictReader(io.StringIO(gzip.decompress(path.read_bytes()).decode())))
+
+
 def test_export_state_names_a_file_only_after_all_its_rows(fake, tap_runner, tmp_path):
-    rows = synthetic_rows(date(2025, 7, 1), 4, seed=31)
+    accounts = [f"{100000000000 + n:012d}" for n in range(300)]
+    rows = synthetic_rows(date(2025, 7, 1), 3, seed=31, accounts=accounts)  # 12,150 rows
     root = tmp_path / "export"
-    files = write_export(root, rows, manifests=False)
+    files = write_export(root, rows, manifests=False, chunk_rows=3000)  # 6 files
     run = run_export(tmp_path, tap_runner, export_config(fake, str(root)))
     assert run.returncode == 0, run.stderr
-    records = run.records(EXPORT)
-    assert len(records) == len(rows) and len(files) >= 3
-    # Rows per file as written; the state keys a local file by its path, as in _source_file.
-    per_file = Counter(r["_source_file"] for r in records)
-    assert set(per_file) == {str(f) for f in files}
-    problems = early_states(
-        run, EXPORT, "files", lambda r: r["_source_file"], lambda r: 1, per_file
-    )
+    # The state keys a file by its path under the export root.
+    per_file = {f.relative_to(root).as_posix(): rows_in(f) for f in files}
+
+    def unit_of(record: Mapping[str, Any]) -> str:
+        return Path(record["_source_file"]).relative_to(root).as_posix()
+
+    problems = early_states(run, EXPORT, "files", unit_of, lambda r: 1, per_file)
     assert not problems, "\n".join(problems[:10])
 
 
 def test_cur_state_names_a_period_only_after_all_its_line_items(tap_runner, tmp_path):
-    periods = {"2026-01": 300, "2026-02": 200, "2026-03": 100}
+    periods = {"2026-01": 8000, "2026-02": 8000}  # ~5,550 daily rows each
     items = [
         item
         for number, (period, count) in enumerate(periods.items())
