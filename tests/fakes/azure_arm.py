@@ -481,6 +481,16 @@ class AzureFake(JsonFake):
             for s in subs
         ]
         allowed = {s for s in subs if s not in self.denied}
+        if not allowed:
+            # Whether Azure answers an all-Denied list with 200 and no rows or with 403 is not
+            # documented; the fake refuses it, so a tap that does not skip denied
+            # subscriptions fails here as it would against the stricter service.
+            raise ArmError(
+                403,
+                "AuthorizationFailed",
+                "The client does not have authorization to perform action "
+                "'Microsoft.Carbon/carbonEmissionReports/action' over any listed subscription.",
+            )
         rows = [r for r in self.carbon_rows if r.subscription_id in allowed and r.scope in scopes]
         if report == "ItemDetailsReport":
             if start.isoformat() in self.failing_months:
