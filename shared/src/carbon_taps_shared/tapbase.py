@@ -108,10 +108,16 @@ class CarbonTap(SecretSafeConfigMixin, Tap):
 
     @classmethod
     def cb_config(cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]) -> Any:
-        """Each --config file must be a JSON object of settings; say which one is not."""
+        """Each --config file must be a JSON object of settings; say which one is not.
+
+        Each file is read exactly once, here: `--config /dev/stdin` or `--config <(command)`
+        (secrets kept off disk) is a pipe that cannot be read a second time.
+        """
+        merged: dict[str, Any] = {}
         for path in value:
             if path == "ENV":
                 continue
+            content: Any = None
             try:
                 content = json.loads(Path(path).read_text(encoding="utf-8"))
                 problem = None if isinstance(content, dict) else f"JSON {type(content).__name__}"
@@ -127,7 +133,11 @@ class CarbonTap(SecretSafeConfigMixin, Tap):
                     problem,
                 )
                 ctx.exit(1)
-        return super().cb_config(ctx, param, value)
+            merged.update(content)  # later files win, as in the SDK
+        # The SDK's own callback sees only "ENV", so it reads no file a second time.
+        config_input = super().cb_config(ctx, param, tuple(p for p in value if p == "ENV"))
+        config_input.config = merged
+        return config_input
 
     @classmethod
     def invoke(cls, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
