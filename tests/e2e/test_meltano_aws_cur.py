@@ -3,12 +3,15 @@
 tap-aws-carbon reads a generated legacy CUR (tests/fakes/aws_cur.py) from a local folder,
 target-postgres loads it, and dbt builds with the `aws_cur` switch on. fct_cloud_cost_daily's
 AWS cost per day x account x service is checked in SQL against sums computed here straight from
-the generated line items; then AWS restates January with a new delivery, and the mart must
-hold the new delivery's figures only, although the raw table keeps both.
+the generated line items, and so is its amortized cost, the line items (Savings Plan and
+Reserved Instance usage, negations and fees among them) carrying AWS's effective-cost
+columns; then AWS restates January with a new delivery, and the mart must hold the new
+delivery's figures only, although the raw table keeps both.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -34,12 +37,20 @@ def expected_cost(items: list[LineItem]) -> CostByDay:
     return {key: cost for key, (_usage, cost) in daily_totals(items).items()}
 
 
-def mart_cost(db: Database, schema: str) -> CostByDay:
+def mart_cost(db: Database, schema: str, column: str = "cost") -> CostByDay:
     rows = db.rows(
-        "select usage_date::text, account_id, service, sum(cost)"
+        f"select usage_date::text, account_id, service, sum({column})"
         f" from \"{schema}\".fct_cloud_cost_daily where provider = 'aws' group by 1, 2, 3"
     )
     return {(day, account, service): cost for day, account, service, cost in rows}
+
+
+def expected_amortized(items: list[LineItem]) -> CostByDay:
+    sums: CostByDay = defaultdict(Decimal)
+    for item in items:
+        assert item.amortized_cost is not None
+        sums[(item.day.isoformat(), item.account, item.product_code)] += item.amortized_cost
+    return dict(sums)
 
 
 @pytest.fixture
@@ -74,6 +85,16 @@ def test_cur_cost_reaches_the_mart_exactly_and_a_restated_period_replaces_the_ol
     before = expected_cost(january + february)
     assert len(before) > 100 and any(cost < 0 for cost in before.values())  # credits included
     assert mart_cost(test_db, analytics_schema) == before
+    amortized = expected_amortized(january + february)
+    assert amortized != before  # Savings Plans and RIs make the two measures differ
+    assert mart_cost(test_db, analytics_schema, "amortized_cost") == amortized
+    kinds = {
+        kind
+        for (kind,) in test_db.rows(
+            f'select distinct line_item_type from "{analytics_schema}".stg_aws__cur_usage_daily'
+        )
+    }
+    assert {"DiscountedUsage", "SavingsPlanCoveredUsage", "SavingsPlanNegation"} <= kinds
 
     # AWS restates January: a new assembly over fewer days, named by the period's manifest.
     restated = line_items(date(2026, 1, 1), 250, seed=33, days=20)
@@ -86,6 +107,9 @@ def test_cur_cost_reaches_the_mart_exactly_and_a_restated_period_replaces_the_ol
     assert set(deliveries) == {("2026-01", FIRST), ("2026-01", RESTATED), ("2026-02", FIRST)}
     after = expected_cost(restated + february)
     assert mart_cost(test_db, analytics_schema) == after
+    assert mart_cost(test_db, analytics_schema, "amortized_cost") == expected_amortized(
+        restated + february
+    )
     dropped_days = {day for day, _, _ in before} - {day for day, _, _ in after}
     assert dropped_days and min(dropped_days) == "2026-01-21"  # only the old delivery had them
     staged = test_db.rows(

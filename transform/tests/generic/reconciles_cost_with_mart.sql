@@ -1,12 +1,13 @@
-{#- The cost mart's total per day x currency for `provider` equals the staging total computed by
-    `staged` (a query returning usage_date, currency, cost): reshaping lost or doubled nothing. -#}
-{% test reconciles_cost_with_mart(model, provider, staged) %}
+{#- The cost mart's total of `column` per day x currency for `provider` equals the staging
+    total computed by `staged` (a query returning usage_date, currency, cost): reshaping lost or
+    doubled nothing. -#}
+{% test reconciles_cost_with_mart(model, provider, staged, column='cost') %}
 with staged as ({{ staged }}),
 staged_total as (
     select usage_date, currency, sum(cost) as cost from staged group by usage_date, currency
 ),
 mart as (
-    select usage_date, currency, sum(cost) as cost
+    select usage_date, currency, sum({{ column }}) as cost
     from {{ ref('fct_cloud_cost_daily') }}
     where provider = '{{ provider }}'
     group by usage_date, currency

@@ -10,6 +10,8 @@ select
     lower(resource_location) as region,
     service_name as service,
     sum(cost) as cost,
+    {#- Amortized only where the cost stream queried it (cost_type AmortizedCost). -#}
+    sum(case when cost_type = 'AmortizedCost' then cost end) as amortized_cost,
     currency,
     'tap-azure-emissions.cost_daily' as source_stream
 from {{ ref('stg_azure__cost_daily') }}
