@@ -109,6 +109,13 @@ def test_restated_month_is_emitted_again_with_its_new_values(fake, tap_runner):
     second = tap_runner("tap-aws-carbon", tap_config(fake), state=first.final_state)
     november = [r for r in second.records(STREAM) if r["usage_period_start"] == "2025-11-01"]
     assert november and all(r["model_version"] == "v3.1.0" for r in november)
+    # The restated values themselves, not just the version: every figure doubled, none lost.
+    expected = _expected(restated, date(2025, 11, 1), date(2025, 12, 1))
+    assert len(november) == len(expected)
+    for record in november:
+        row = expected[tuple(record[k] for k in KEY)]
+        for kind in EMISSIONS_TYPES:
+            assert record[f"{kind.lower()}_mtco2e"] == row.values[kind][0]
 
 
 def test_throttling_is_retried_and_no_record_is_lost(fake, tap_runner):
