@@ -199,9 +199,9 @@ MUTATIONS = (
     Mutation(
         "aws-cur-state-before-rows",
         f"{AWS}/cur_stream.py",
-        "            count = 0\n            for record in self._aggregate(source, delivery):",
+        "            count = 0\n            for record in self._aggregate(",
         "            count = 0\n            done[delivery.billing_period] = delivery.bookmark\n"
-        "            for record in self._aggregate(source, delivery):",
+        "            for record in self._aggregate(",
         (
             "tests/aws/test_state_order.py::"
             "test_cur_state_names_a_period_only_after_all_its_line_items",
