@@ -12,6 +12,7 @@ import logging
 import sys
 import time
 from collections.abc import Iterable
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
@@ -119,7 +120,8 @@ class CarbonTap(SecretSafeConfigMixin, Tap):
                 continue
             content: Any = None
             try:
-                content = json.loads(Path(path).read_text(encoding="utf-8"))
+                # Decimal floats, as the SDK's own reader parses config files.
+                content = json.loads(Path(path).read_text(encoding="utf-8"), parse_float=Decimal)
                 problem = None if isinstance(content, dict) else f"JSON {type(content).__name__}"
             except OSError as exc:
                 problem = exc.strerror or type(exc).__name__
