@@ -25,6 +25,34 @@ GROUP_BY = ["USAGE_ACCOUNT_ID", "REGION", "SERVICE"]
 MAX_RESULTS = 5000  # the API's maximum page size; fewer round trips, fewer throttles
 
 
+ASSUME_ROLE_HINT = (
+    "let the base identity assume role_arn: grant it sts:AssumeRole on the role and name it as "
+    "a principal in the role's trust policy (with external_id if the trust policy requires one)"
+)
+REGION_HINT = "set aws_region to an AWS region code such as us-east-1"
+UNREACHABLE_HINT = (
+    "the endpoint could not be reached; check aws_region (a region code such as us-east-1), "
+    "sustainability_endpoint_url and the network or proxy, then re-run"
+)
+
+
+def _failure(exc: BaseException, operation: str, hint: str | None) -> tuple[str, str | None]:
+    """(operation, hint) for a failure the operation's own `hint` would misname.
+
+    botocore assumes role_arn lazily, inside whichever call first needs credentials, so a refused
+    AssumeRole surfaces there; granting that call's permission would not help.
+    """
+    found = classify(exc)
+    if getattr(exc, "operation_name", None) == "AssumeRole":
+        hint = ASSUME_ROLE_HINT if found.error_class is ErrorClass.AUTH else None
+        return "STS AssumeRole (role_arn)", hint
+    if found.code in ("InvalidRegionError", "NoRegionError"):
+        return operation, REGION_HINT
+    if found.code == "EndpointConnectionError":
+        return operation, UNREACHABLE_HINT
+    return operation, hint
+
+
 def _hint(error_class: ErrorClass, action: str) -> str | None:
     if error_class is ErrorClass.AUTH:
         return (
@@ -61,9 +89,8 @@ def build_client(
             ),
         )
     except (BotoCoreError, ClientError) as exc:
-        raise ProviderError(
-            classify(exc), provider="aws", operation=f"create {service} client", hint=None
-        ) from exc
+        operation, hint = _failure(exc, f"create {service} client", None)
+        raise ProviderError(classify(exc), provider="aws", operation=operation, hint=hint) from exc
     except FileNotFoundError as exc:
         raise TapUserError(f"CA bundle: {exc}; fix or unset the variable") from exc
     install_botocore_policy(client, policy, telemetry=telemetry, limiter=limiter, stream=stream)
@@ -147,14 +174,12 @@ class SustainabilityClient:
                     page = next(iterator, None)
                 except (BotoCoreError, ClientError) as exc:
                     cls = classify(exc)
-                    hint = _hint(cls.error_class, operation)
+                    failed, hint = _failure(exc, operation, _hint(cls.error_class, operation))
                     if page_number > 1 and (
                         cls.error_class is ErrorClass.BAD_REQUEST or cls.code == "PaginationError"
                     ):
                         hint = _PAGE_TOKEN_HINT
-                    raise ProviderError(
-                        cls, provider="aws", operation=operation, hint=hint
-                    ) from exc
+                    raise ProviderError(cls, provider="aws", operation=failed, hint=hint) from exc
                 except (ValueError, TypeError, AttributeError, KeyError) as exc:
                     if not _raised_by_parser(exc):
                         raise

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from tap_aws_carbon.tap import TapAwsCarbon
 
 API_UNIT = "MTCO2e"
+# The Sustainability API's first month (its docs: history from January 2022); earlier periods
+# cannot have data, so asking for them would only cost requests.
+API_FIRST_MONTH = date(2022, 1, 1)
 WATER_UNIT = "m3"  # the model's only WaterAllocationUnit
 ACCOUNT_ID = re.compile(r"\d{12}")
 _SHAPE_HINT = (
@@ -179,7 +182,7 @@ class _SustainabilityStream(Stream):
         """(start, end) per request, oldest first: from the bookmark's period minus the
         look-back (or start_date's period) while a period starts before the range end, each
         request ending at the next period or the range end, whichever comes first."""
-        start = self._align(date.fromisoformat(self.config["start_date"][:10]))
+        start = self._align(self._first_day())
         bookmark = self._bookmark(context)
         if bookmark:
             lookback = self._shift(self._align(bookmark), -self.config[self.lookback_setting])
@@ -191,6 +194,24 @@ class _SustainabilityStream(Stream):
             periods.append((start, min(following, end)))
             start = following
         return periods
+
+    def _first_day(self) -> date:
+        """start_date, clamped (with a one-line notice) to the first month the API serves."""
+        configured = date.fromisoformat(self.config["start_date"][:10])
+        if configured >= API_FIRST_MONTH:
+            return configured
+        if not getattr(self, "_clamp_noted", False):
+            self._clamp_noted = True
+            self.logger.warning(
+                "%s: start_date %s is before %s, the first month the AWS Sustainability API "
+                "serves; reading from %s instead (set start_date to %s or later to silence this).",
+                self.name,
+                configured,
+                f"{API_FIRST_MONTH:%Y-%m}",
+                self._label(self._align(API_FIRST_MONTH)),
+                API_FIRST_MONTH,
+            )
+        return API_FIRST_MONTH
 
     def _value_columns(self, values: Mapping[str, Any], where: str) -> dict[str, Any]:
         return {

@@ -260,6 +260,7 @@ class ScriptedFaults:
 
     queue: list[Reply] = field(default_factory=list)
     deny_access: bool = False
+    deny_assume_role: bool = False  # STS refuses AssumeRole, as a missing trust or grant does
 
 
 @dataclass(frozen=True)
@@ -451,6 +452,13 @@ class SustainabilityFake(JsonFake):
             name = form.get("RoleSessionName", "")
             if not _ROLE_ARN.match(role) or not 2 <= len(name) <= 64:
                 raise ApiError(400, "ValidationError", "RoleArn or RoleSessionName is invalid")
+            if self.faults.deny_assume_role:
+                raise ApiError(
+                    403,
+                    "AccessDenied",
+                    f"User: arn:aws:iam::123456789012:user/tap is not authorized to perform: "
+                    f"sts:AssumeRole on resource: {role}",
+                )
         except ApiError as err:
             code = err.reply.headers["x-amzn-ErrorType"]
             message = err.reply.body["message"]
