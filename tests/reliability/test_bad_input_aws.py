@@ -48,7 +48,7 @@ from tests.fakes.aws_sustainability import (
     _read_token,
     _request_hash,
 )
-from tests.reliability.test_bad_input_harness import InProcessTap, Tally, examples
+from tests.reliability.test_bad_input_harness import InProcessTap, Ran, Tally, examples
 
 ACCOUNTS = ["012345678901", "123456789012"]
 BUDGET = 60  # data requests per run; more means the tap is looping on a page token
@@ -603,9 +603,13 @@ def test_unusual_but_valid_api_answers_load_with_their_values_kept(api_fake, api
         )
     problems: list[str] = []
 
-    @settings(**examples(20, 60))
+    cases = examples(20, 60)
+    ran = Ran(cases["max_examples"])
+
+    @settings(**cases)
     @given(unusual_cases(requests))
     def case(example: tuple[Api, Unusual, int]) -> None:
+        ran.count += 1
         api, unusual, at = example
         api_fake.arm(Corruption(unusual.what, unusual.apply), at)
         run = tap.run(api_config(api_fake, api.stream), catalog=catalogs[api.stream])
@@ -619,6 +623,7 @@ def test_unusual_but_valid_api_answers_load_with_their_values_kept(api_fake, api
             problems.append(f"[{what}] no record kept {unusual.kept[0]} = {unusual.kept[1]!r}")
 
     case()
+    ran.check()
     assert not problems, "\n".join(problems[:20])
 
 
@@ -1101,9 +1106,13 @@ def test_unusual_but_valid_export_files_load_with_their_values_kept(export_tap, 
     tap, catalog = export_tap
     problems: list[str] = []
 
-    @settings(**examples(20, 60))
+    cases = examples(20, 60)
+    ran = Ran(cases["max_examples"])
+
+    @settings(**cases)
     @given(st.sampled_from(VARIANTS), st.data())
     def case(variant: tuple[str, bool], data: st.DataObject) -> None:
+        ran.count += 1
         template = export_templates[variant]
         unusual = data.draw(unusual_files(template.fmt))
         key = template.files[data.draw(st.integers(0, len(template.files) - 1))]
@@ -1121,6 +1130,7 @@ def test_unusual_but_valid_export_files_load_with_their_values_kept(export_tap, 
             problems.append(f"[{what}] no record kept {unusual.kept[0]} = {unusual.kept[1]!r}")
 
     case()
+    ran.check()
     assert not problems, "\n".join(problems[:20])
 
 
@@ -1389,9 +1399,13 @@ def test_unusual_but_valid_cur_files_load_with_their_values_kept(cur_tap, cur_te
     tap, catalog, line_count = cur_tap
     problems: list[str] = []
 
-    @settings(**examples(10, 40))
+    cases = examples(10, 40)
+    ran = Ran(cases["max_examples"])
+
+    @settings(**cases)
     @given(st.sampled_from(CUR_VARIANTS), unusual_cur(), st.integers(0, 100), st.integers(0, 100))
     def case(variant: tuple[str, str], unusual: tuple, index: int, row: int) -> None:
+        ran.count += 1
         template = cur_templates[variant]
         what, column, value, kept = unusual
         if template.generation == "2.0" and column == "product/regionCode":
@@ -1415,4 +1429,5 @@ def test_unusual_but_valid_cur_files_load_with_their_values_kept(cur_tap, cur_te
             problems.append(f"[{label}] no record kept {kept[0]} = {kept[1]!r}")
 
     case()
+    ran.check()
     assert not problems, "\n".join(problems[:20])

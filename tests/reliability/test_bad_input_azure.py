@@ -33,7 +33,7 @@ from tests.conftest import TEST_SECRETS
 from tests.fakes._http import Reply, Request
 from tests.fakes.azure_arm import AzureFake, _binding, _make_token, _read_token
 from tests.fakes.azure_data import subscription_ids, synthetic_carbon_rows, synthetic_cost_rows
-from tests.reliability.test_bad_input_harness import InProcessTap, Tally, examples
+from tests.reliability.test_bad_input_harness import InProcessTap, Ran, Tally, examples
 
 SUBSCRIPTIONS = subscription_ids(2, seed=41)
 COST_FIRST = date.today() - timedelta(days=12)
@@ -587,9 +587,13 @@ def test_unusual_but_valid_arm_answers_load_with_their_values_kept(azure_fake, a
     setup = azure_tap
     problems: list[str] = []
 
-    @settings(**examples(20, 60))
+    cases = examples(20, 60)
+    ran = Ran(cases["max_examples"])
+
+    @settings(**cases)
     @given(st.sampled_from(STREAMS), st.booleans(), unusual_plans(), st.data())
     def case(stream: str, listed: bool, plan: UnusualPlan, data: st.DataObject) -> None:
+        ran.count += 1
         served = setup.served[(stream, listed)]
         at = data.draw(st.sampled_from([i for i, (_api, size) in enumerate(served) if size]))
         api = served[at][0]
@@ -615,4 +619,5 @@ def test_unusual_but_valid_arm_answers_load_with_their_values_kept(azure_fake, a
             problems.append(f"[{what}] no record kept {expected[0]} = {expected[1]!r}")
 
     case()
+    ran.check()
     assert not problems, "\n".join(problems[:20])

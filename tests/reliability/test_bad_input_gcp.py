@@ -52,7 +52,7 @@ from tests.gcp.conftest import (
     gcp_config,
 )
 from tests.gcp.test_file_mode import write_csv
-from tests.reliability.test_bad_input_harness import InProcessTap, Tally, examples
+from tests.reliability.test_bad_input_harness import InProcessTap, Ran, Tally, examples
 
 STREAMS = ["carbon_footprint", "billing_usage_daily"]
 BUDGET = 60  # API requests per run; more means the client is looping on a page token
@@ -718,9 +718,13 @@ def test_unusual_but_valid_bigquery_answers_load_with_their_values_kept(bigquery
     pages = [i for i, (kind, rows) in enumerate(setup.served[stream]) if kind == "results" and rows]
     problems: list[str] = []
 
-    @settings(**examples(10, 40))
+    cases = examples(10, 40)
+    ran = Ran(cases["max_examples"])
+
+    @settings(**cases)
     @given(unusual_cells(), st.sampled_from(pages), st.integers(0, 1000), st.booleans())
     def case(cell: tuple[str, str, Any, Any], at: int, row: int, empty_first: bool) -> None:
+        ran.count += 1
         what, column, wire, kept = cell
 
         def change(_plan, _kind, reply, request, fake):
@@ -746,6 +750,7 @@ def test_unusual_but_valid_bigquery_answers_load_with_their_values_kept(bigquery
             problems.append(f"[{label}] no record kept {column} = {kept!r}")
 
     case()
+    ran.check()
     assert not problems, "\n".join(problems[:20])
 
 
@@ -753,9 +758,13 @@ def test_unusual_but_valid_extract_files_load_with_their_values_kept(file_tap, e
     tap, catalog = file_tap
     problems: list[str] = []
 
-    @settings(**examples(10, 30))
+    cases = examples(10, 30)
+    ran = Ran(cases["max_examples"])
+
+    @settings(**cases)
     @given(st.sampled_from(FORMATS), unusual_cells(), st.integers(0, 1), st.integers(0, 1000))
     def case(fmt: str, cell: tuple[str, str, Any, Any], shard: int, line: int) -> None:
+        ran.count += 1
         extract = extracts[fmt]
         what, column, _wire, kept = cell
         path = {
@@ -784,4 +793,5 @@ def test_unusual_but_valid_extract_files_load_with_their_values_kept(file_tap, e
             problems.append(f"[{label}] no record kept {column} = {kept!r}")
 
     case()
+    ran.check()
     assert not problems, "\n".join(problems[:20])
