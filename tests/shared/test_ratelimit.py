@@ -79,7 +79,7 @@ def test_rate_respected_across_threads_in_real_time() -> None:
     elapsed = time.monotonic() - start
     assert len(stamps) == 20
     assert elapsed >= 0.36
-    assert elapsed < 1.5
+    assert elapsed < 5.0  # generous: a loaded machine only makes it slower
     # never more than burst + rate * window acquisitions in any window
     stamps.sort()
     assert stamps[10] - stamps[0] >= 0.18

@@ -100,7 +100,7 @@ def test_retry_after_is_waited_for_real(server) -> None:
 
     assert len(server.requests) == 2
     (gap,) = server.gaps()
-    assert 1.0 <= gap < 1.8
+    assert 1.0 <= gap < 5.0  # the lower bound is the point; the upper one only catches a hang
     assert server.requests[0].headers["Authorization"] == f"Bearer {TOKEN}"
 
 
