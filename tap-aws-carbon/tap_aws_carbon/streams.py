@@ -268,17 +268,19 @@ class _SustainabilityStream(Stream):
         for key, kind in expected.items():
             if key not in item:
                 raise UnexpectedDataError(f"{where}: a result lacks {key!r}; {_SHAPE_HINT}")
-            if not isinstance(item[key], kind) or item[key] == "":
+            if not isinstance(item[key], kind):
                 raise UnexpectedDataError(
                     f"{where}: a result's {key} is {shown(item[key])}; {_SHAPE_HINT}"
                 )
         dims, period = item["DimensionsValues"], item["TimePeriod"]
         values, model_version = item[self.values_key], item["ModelVersion"]
-        missing = [d for d in GROUP_BY if not dims.get(d)]
+        # An empty REGION or SERVICE (or ModelVersion) is a value and loads as reported; only
+        # an absent or null dimension leaves the primary key without a part.
+        missing = [d for d in GROUP_BY if dims.get(d) is None]
         if missing:
             raise UnexpectedDataError(
-                f"{where}: a result has no value for {', '.join(missing)}, so its primary key "
-                f"cannot be formed; {_SHAPE_HINT}"
+                f"{where}: the result {shown(dict(dims))} has no value for {', '.join(missing)}, "
+                f"so its primary key cannot be formed; {_SHAPE_HINT}"
             )
         not_text = [d for d in GROUP_BY if not isinstance(dims[d], str)]
         account = dims["USAGE_ACCOUNT_ID"]

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import requests
 from carbon_taps_shared.errors import ErrorClass, ProviderError
+from carbon_taps_shared.paging import PageGuard
 from carbon_taps_shared.ratelimit import TokenBucket
 from carbon_taps_shared.retry import RetryingRESTMixin, RetryPolicy
 from carbon_taps_shared.tapbase import TapUserError
@@ -89,9 +90,12 @@ def objects(
 
 
 def text(item: Mapping[str, Any], key: str, where: str, *, required: bool = False) -> str | None:
-    """A text field of an answer item: a string, or None when absent (and not required)."""
+    """A text field of an answer item: a string, or None when absent (and not required).
+
+    An empty string is a value, required or not: the caller decides what it means.
+    """
     value = item.get(key)
-    if value is None or (required and value == ""):
+    if value is None:
         if required:
             raise UnexpectedDataError(f"{where}: a row has no `{key}`; {ANSWER_HINT}")
         return None
@@ -117,18 +121,27 @@ def number(
 
 
 class _CheckedPaginator(BaseAPIPaginator[str | None]):
-    """A next-page pointer must be new, and (for links) lead back to the same ARM endpoint:
-    following one elsewhere would hand the bearer token to another host."""
+    """A next-page pointer must be new (the shared page guard remembers every one of the
+    listing, and bounds empty pages in a row), and (for links) lead back to the same ARM
+    endpoint: following one elsewhere would hand the bearer token to another host."""
 
     def __init__(self, where: str, endpoint: str | None = None) -> None:
         super().__init__(None)
         self.where = where
         self.endpoint = endpoint
+        self.guard = PageGuard(where, support="Azure support")
+        self._empty_page = False
 
     def pointer(self, response: requests.Response) -> Any:
         raise NotImplementedError
 
     def get_next(self, response: requests.Response) -> str | None:
+        value = self._checked_pointer(response)
+        rows = 0 if self._empty_page else 1  # the guard only asks whether the page was empty
+        self._empty_page = False
+        return self.guard.next_page(value, rows)
+
+    def _checked_pointer(self, response: requests.Response) -> str | None:
         if not response.content:  # 204 No Content: the last (and only) page
             return None
         value = self.pointer(response)
@@ -143,16 +156,13 @@ class _CheckedPaginator(BaseAPIPaginator[str | None]):
                 f"{self.where}: the answer's nextLink {shown(value)} does not lead back to "
                 f"arm_endpoint; not following it — {ANSWER_HINT}"
             )
-        if value == self.current_value:
-            raise UnexpectedDataError(
-                f"{self.where}: the answer points at the same page again (an endless loop); "
-                "re-run later, and report it to Azure support if it persists"
-            )
         return value
 
     def continue_if_empty(self, response: requests.Response) -> bool:
-        """An empty page with a next pointer is not the end (ARM may return one)."""
-        return self.get_next(response) is not None
+        """An empty page with a next pointer is not the end (ARM may return one); the SDK then
+        calls `advance`, where the guard counts it."""
+        self._empty_page = True
+        return self._checked_pointer(response) is not None
 
 
 def _origin(url: str) -> tuple[str, str]:

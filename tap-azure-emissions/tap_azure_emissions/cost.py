@@ -112,7 +112,8 @@ class CostDailyStream(AzureStream):
         return request
 
     def get_new_paginator(self) -> BaseAPIPaginator:
-        return NextLinkPaginator(self.name, self.url_base)
+        first, last = self._window  # the days being paged name the listing
+        return NextLinkPaginator(f"{self.name} {first}..{last}", self.url_base)
 
     def prepare_request_payload(self, context: Any, next_page_token: Any) -> dict[str, Any]:
         first, last = self._window

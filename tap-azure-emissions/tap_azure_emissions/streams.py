@@ -251,7 +251,9 @@ class _ItemDetailsStream(_CarbonReportStream):
             ).to_dict()
 
     def get_new_paginator(self) -> BaseAPIPaginator:
-        return SkipTokenPaginator(self.name)
+        body = self._body  # the request being paged: its month and scope name the listing
+        month, scope = body["dateRange"]["start"][:7], body["carbonScopeList"][0]
+        return SkipTokenPaginator(f"{self.name} {month} {scope}")
 
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         for month in self.months(context):
@@ -291,11 +293,14 @@ class _ItemDetailsStream(_CarbonReportStream):
             "data_type": item.get("dataType"),
             **_emissions(item, where),
         }
-        missing = [k for k in self.identity if not record.get(k)]
+        # An empty string is a value (Azure reports blank locations, for one) and is keyed as
+        # reported; only an absent or null identity leaves the primary key without a part.
+        missing = [k for k in self.identity if record.get(k) is None]
         if missing:
             raise UnexpectedDataError(
-                f"{where}: a row has no {', '.join(missing)}; the key cannot be "
-                "formed — check arm_endpoint and api_version"
+                f"{where}: the row with itemName {shown(item.get('itemName'))} has no "
+                f"{', '.join(missing)} (absent or null), so its key cannot be formed; "
+                f"{ANSWER_HINT}"
             )
         return record
 
@@ -318,7 +323,13 @@ ITEM_TEXT = (
 
 
 def _lower(value: Any) -> str | None:
-    return str(value).lower() if value else None
+    """Lower-case text as reported; an empty string stays a value, only None is missing."""
+    return None if value is None else str(value).lower()
+
+
+def _first_text(*values: Any) -> Any:
+    """The first non-empty value, else an empty string if one was reported, else None."""
+    return next((v for v in values if v), next((v for v in values if v is not None), None))
 
 
 def _add(total: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
@@ -357,7 +368,8 @@ class EmissionsBySubscriptionStream(_ItemDetailsStream):
     )
 
     def identify(self, item: Mapping[str, Any]) -> dict[str, Any]:
-        return {"subscription_id": _lower(item.get("subscriptionId") or item.get("itemName"))}
+        found = _first_text(item.get("subscriptionId"), item.get("itemName"))
+        return {"subscription_id": _lower(found)}
 
 
 class EmissionsByResourceGroupStream(_ItemDetailsStream):

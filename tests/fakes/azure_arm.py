@@ -97,6 +97,11 @@ COST_GROUPINGS = {
     "ChargeType",
 }
 QPU_HEADER = "x-ms-ratelimit-microsoft.costmanagement-qpu-retry-after"
+# How paging ends (`paging=`, `--paging`), for item-details `skipToken`, Cost Management and
+# subscriptions `nextLink` alike: "normal"; "cycle", the last page points at the second page
+# again (A -> B -> A; needs three pages or more); "endless_empty", past the last page every page
+# is empty and points at the next one with a pointer never sent before.
+PAGING = ("normal", "cycle", "endless_empty")
 
 
 class ArmError(Exception):
@@ -152,8 +157,12 @@ class AzureFake(JsonFake):
         extra_item_fields: dict[str, Any] | None = None,
         faults: Faults | None = None,
         short_token_lifetime: float = 2,
+        paging: str = "normal",
     ) -> None:
         super().__init__(faults)
+        if paging not in PAGING:
+            raise ValueError(f"unknown paging {paging!r}; known: {PAGING}")
+        self.paging = paging  # see PAGING
         self.carbon_rows = list(carbon_rows)
         self.cost_rows = list(cost_rows)
         self.subscriptions = subscriptions or sorted(
@@ -255,6 +264,16 @@ class AzureFake(JsonFake):
     @property
     def _token_lifetime(self) -> float:
         return self.short_token_lifetime if self.expiring_tokens else self.token_lifetime
+
+    def _next_offset(self, offset: int, size: int, total: int) -> int | None:
+        """Where the next page starts, or None after the last page (as `paging` says)."""
+        if offset + size < total:
+            return offset + size
+        if self.paging == "cycle" and offset > size:
+            return size  # back to the second page
+        if self.paging == "endless_empty":
+            return offset + size  # past the end: an empty page, and another after it
+        return None
 
     # --- dispatch -----------------------------------------------------------------------
     def handle(self, request: Request) -> Reply:
@@ -439,8 +458,8 @@ class AzureFake(JsonFake):
                 for s in page
             ]
         }
-        if offset + self.subscription_page_size < len(self.subscriptions):
-            nxt = offset + self.subscription_page_size
+        nxt = self._next_offset(offset, self.subscription_page_size, len(self.subscriptions))
+        if nxt is not None:
             answer["nextLink"] = f"{self.url}/subscriptions?api-version=2022-12-01&$skiptoken={nxt}"
         return Reply(200, answer)
 
@@ -599,7 +618,8 @@ class AzureFake(JsonFake):
         binding = _binding(body)
         offset = _read_token(body.get("skipToken"), binding)
         size = min(page_size, self.item_page_cap or page_size)
-        token = _make_token(offset + size, binding) if offset + size < len(value) else None
+        nxt = self._next_offset(offset, size, len(value))
+        token = None if nxt is None else _make_token(nxt, binding)
         return value[offset : offset + size], token
 
     # --- Cost Management ----------------------------------------------------------------
@@ -674,8 +694,9 @@ class AzureFake(JsonFake):
         offset = _read_token((query.get("$skiptoken") or [None])[0], binding)
         page = table[offset : offset + self.cost_page_size]
         next_link = None
-        if offset + self.cost_page_size < len(table):
-            token = quote(_make_token(offset + self.cost_page_size, binding))
+        nxt = self._next_offset(offset, self.cost_page_size, len(table))
+        if nxt is not None:
+            token = quote(_make_token(nxt, binding))
             next_link = (
                 f"{self.url}/{scope}/providers/Microsoft.CostManagement/query"
                 f"?api-version={query['api-version'][0]}&$skiptoken={token}"
@@ -814,6 +835,7 @@ def main() -> None:
         default=None,
         help='fault mode, e.g. "rate=0.2,seed=7" (see tests/fakes/_http.py)',
     )
+    parser.add_argument("--paging", choices=PAGING, default="normal", help="see PAGING")
     args = parser.parse_args()
     subs, carbon, cost = load_sample(args.data)
     fake = AzureFake(
@@ -823,6 +845,7 @@ def main() -> None:
         tenant=args.tenant,
         clients={args.client_id: args.client_secret},
         faults=args.faults,
+        paging=args.paging,
     )
     fake.start_tls(port=args.port)
     args.ca_file.write_bytes(fake._ca.cert_pem.bytes())

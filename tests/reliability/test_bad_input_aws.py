@@ -319,8 +319,9 @@ def dimensions(draw: st.DrawFn) -> Corruption:
     path = ("DimensionsValues", name)
     if kind == "missing":
         return _item_change(f"no {name}", _drop(path), position)
-    if kind == "empty":
-        return _item_change(f"empty {name}", _set(path, ""), position)
+    if kind == "empty":  # an empty REGION or SERVICE is a value and loads (issue 14 item 2)
+        account = ("DimensionsValues", "USAGE_ACCOUNT_ID")
+        return _item_change("empty USAGE_ACCOUNT_ID", _set(account, ""), position)
     if kind == "type" or name != "USAGE_ACCOUNT_ID":
         value = draw(not_of(str).filter(lambda v: v is not None))
         return _item_change(f"{name} is {type(value).__name__}", _set(path, value), position)
