@@ -6,7 +6,7 @@ credential for a token on every request, which is a cache hit until the token ne
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import requests
@@ -64,10 +64,28 @@ def make_credential(config: Mapping[str, Any]) -> TokenCredential:
 class AzureIdentityAuthenticator(APIAuthenticatorBase):
     """Sets `Authorization: Bearer …` from an azure-identity credential on each request."""
 
-    def __init__(self, credential: TokenCredential, scope: str = ARM_SCOPE) -> None:
+    def __init__(
+        self,
+        credential: TokenCredential,
+        scope: str = ARM_SCOPE,
+        renew: Callable[[], TokenCredential] | None = None,
+    ) -> None:
         super().__init__()
         self.credential = credential
         self.scope = scope
+        self._renew = renew
+
+    def renew(self) -> bool:
+        """Drop the cached token: a new credential asks Entra ID for a fresh one.
+
+        azure-identity hands out its cached token until it nears expiry by this machine's
+        clock; a clock behind ARM's makes ARM refuse it as expired first. There is no public
+        way to bypass the cache, so the credential is built again.
+        """
+        if self._renew is None:
+            return False
+        self.credential = self._renew()
+        return True
 
     def authenticate_request(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         try:

@@ -33,6 +33,7 @@ SUBSCRIPTIONS_API_VERSION = "2022-12-01"
 DEFAULT_ARM_ENDPOINT = "https://management.azure.com"
 CARBON_ROLE = "Carbon Optimization Reader"
 COST_ROLE = "Cost Management Reader"
+EXPIRED_TOKEN = "ExpiredAuthenticationToken"  # ARM's 401 code for a token past its expiry
 
 
 class UnexpectedDataError(TapUserError):
@@ -236,6 +237,18 @@ class AzureStream(RetryingRESTMixin, RESTStream):
 
         def wrapper(*args: Any, **kwargs: Any) -> R:
             try:
+                try:
+                    return inner(*args, **kwargs)
+                except ProviderError as exc:
+                    if exc.classification.code != EXPIRED_TOKEN or not self.authenticator.renew():
+                        raise
+                # ARM found the cached token expired although this machine's clock did not
+                # (clock skew): one fresh token, one more try.
+                self.logger.info(
+                    "%s: ARM refused the access token as expired (clock skew?); retrying once "
+                    "with a fresh token",
+                    self.name,
+                )
                 return inner(*args, **kwargs)
             except ProviderError as exc:
                 raise ProviderError(
@@ -248,6 +261,11 @@ class AzureStream(RetryingRESTMixin, RESTStream):
         return wrapper
 
     def _hint(self, exc: ProviderError) -> str | None:
+        if exc.classification.code == EXPIRED_TOKEN:
+            return (
+                "ARM refused a freshly issued access token as expired, so this machine's clock "
+                "is probably wrong: sync it (NTP) and re-run; the credentials are not at fault"
+            )
         if exc.error_class is ErrorClass.AUTH:
             if exc.classification.status == 403:
                 return (

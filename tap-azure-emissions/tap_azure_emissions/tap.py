@@ -211,7 +211,9 @@ class TapAzureEmissions(CarbonTap):
                 f"cannot build the Azure credential: {exc}; check client_certificate_path (an RSA "
                 "key and its certificate, PEM or PKCS12) and client_certificate_password"
             ) from None
-        return AzureIdentityAuthenticator(credential, self.config["token_scope"])
+        return AzureIdentityAuthenticator(
+            credential, self.config["token_scope"], renew=lambda: make_credential(self.config)
+        )
 
     @cached_property
     def subscriptions(self) -> list[str]:

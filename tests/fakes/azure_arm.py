@@ -121,6 +121,10 @@ class ScriptedFaults:
     queues: dict[str, list[Reply]] = field(default_factory=lambda: defaultdict(list))
     carbon_forbidden: bool = False
     cost_forbidden: bool = False
+    # ARM's clock runs ahead of the tap's: the first `skewed_tokens` access tokens it sees are
+    # refused as expired (401 ExpiredAuthenticationToken) although Entra ID just issued them.
+    skewed_tokens: int = 0
+    skewed_seen: set[str] = field(default_factory=set)
 
 
 class AzureFake(JsonFake):
@@ -425,6 +429,11 @@ class AzureFake(JsonFake):
         expiry = self.tokens.get(auth[len("Bearer ") :])
         if expiry is None:
             raise ArmError(401, "InvalidAuthenticationToken", "The access token is invalid.")
+        token = auth[len("Bearer ") :]
+        skewed = self.faults.skewed_seen
+        if token in skewed or len(skewed) < self.faults.skewed_tokens:
+            skewed.add(token)
+            raise ArmError(401, "ExpiredAuthenticationToken", "The access token expiry has passed.")
         if time.monotonic() >= expiry:
             raise ArmError(401, "ExpiredAuthenticationToken", "The access token expiry has passed.")
 
