@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -161,6 +162,28 @@ def register_secrets(
         redactor.add(value)
 
 
+def numbers_from_text(schema: dict[str, Any], config: dict[str, Any]) -> None:
+    """Read a number setting given as text ("0.5") as the number.
+
+    Meltano 4 hands a setting set from the environment or `meltano config set` to the tap as
+    text unless its kind converts it, and its `decimal` kind fails to write the tap's config
+    ("Decimal is not JSON serializable"), so the plugin definitions declare decimal settings as
+    `kind: string` (scripts/plugin_definitions.py). Text that is not a finite number is left for
+    validation to refuse.
+    """
+    for key, value in config.items():
+        types = (schema.get("properties", {}).get(key) or {}).get("type")
+        types = [types] if isinstance(types, str) else (types or [])
+        if not isinstance(value, str) or "number" not in types or "string" in types:
+            continue
+        try:
+            number = float(value.strip())
+        except ValueError:
+            continue
+        if math.isfinite(number):
+            config[key] = number
+
+
 class SecretSafeConfigMixin:
     """Put first in the bases of a singer-sdk ``Tap``.
 
@@ -186,6 +209,7 @@ class SecretSafeConfigMixin:
         # null means "not set": the setting's default applies, as when the key is absent.
         for key in [k for k, v in self._config.items() if v is None]:
             del self._config[key]
+        numbers_from_text(schema, self._config)
         errors: list[str] = []
         if schema:
             # A misspelt setting would otherwise be ignored and its default used in silence.
