@@ -276,10 +276,17 @@ def to_record(row: Mapping[str, Any], where: str, *, from_file: bool = False) ->
         if from_file and value == "" and column.name not in EMPTY_IS_VALUE:
             value = None  # CSV writes NULL as an empty field
         record[column.name] = _convert(value, column.kind, column.name, where)
+    # An empty string from BigQuery is a value and is keyed as reported (CSV empties are NULL,
+    # above); only a NULL key part leaves the row without a key.
     for name in ("usage_month", "billing_account_id", "service_id"):
-        if not record[name]:
+        if record[name] is None:
+            row_is = ", ".join(
+                f"{n} {_shown(record[n])}"
+                for n in ("usage_month", "billing_account_id", "project_id", "service_id")
+            )
             raise UnexpectedDataError(
-                f"{where}: a row has no {name}, so it cannot be keyed; fix or re-export the data"
+                f"{where}: the row with {row_is} has no {name}, so it cannot be keyed; fix or "
+                "re-export the data"
             )
     record["project_key"] = record["project_number"] or record["project_id"] or ""
     record["location_key"] = record["location"] or record["region"] or ""

@@ -14,6 +14,7 @@ import requests
 from carbon_taps_shared.errors import ErrorClass, ProviderError
 from carbon_taps_shared.google import PolicyRetry, classify_google, error_reason
 from carbon_taps_shared.network import apply_environment
+from carbon_taps_shared.paging import PageGuard
 from carbon_taps_shared.ratelimit import TokenBucket
 from carbon_taps_shared.redactor import default_redactor
 from carbon_taps_shared.retry import RetryPolicy
@@ -189,13 +190,16 @@ class BigQueryReader:
     def _rows(
         self, rows: Any, stream: str, ref: TableRef, setting: str
     ) -> Iterator[dict[str, Any]]:
-        """Every row, page by page: a page token seen before, a row without all its columns or
-        fewer rows than the answers' totalRows end the run instead of losing data silently."""
-        count, tokens, totals = 0, set(), set()
+        """Every row, page by page: a page token seen before (or endless empty pages: the shared
+        page guard), a row without all its columns or fewer rows than the answers' totalRows
+        end the run instead of losing data silently."""
+        count, totals = 0, set()
+        guard = PageGuard(f"{stream}: the query on {ref}", support="Google Cloud support")
         try:
             width = len(rows.schema)
             for page in rows.pages:
                 totals.add(rows.total_rows)
+                before = count
                 for row in page:
                     if len(row) != width:
                         raise UnexpectedDataError(
@@ -204,13 +208,7 @@ class BigQueryReader:
                         )
                     count += 1
                     yield dict(row.items())
-                token = rows.next_page_token
-                if token is not None and token in tokens:
-                    raise UnexpectedDataError(
-                        f"{stream}: BigQuery sent the page token {short(token)} for the query on "
-                        f"{ref} twice (an endless loop); re-run later"
-                    )
-                tokens.add(token)
+                guard.next_page(rows.next_page_token or None, count - before)
         except NotUtf8Answer as exc:
             raise UnexpectedDataError(f"{stream}: {exc}") from None
         except _FAILURES as exc:

@@ -226,10 +226,14 @@ class BillingUsageDailyStream(_GcpStream):
 
     def _record(self, row: Mapping[str, Any], where: str) -> dict[str, Any]:
         record = dict(row)
+        # An empty string is a value (keyed as reported); only a NULL key part fails.
         for name in ("service_id", "sku_id", "usage_unit", "currency", "billing_account_id"):
-            if record.get(name) in (None, ""):
+            if record.get(name) is None:
+                row_is = ", ".join(
+                    f"{n} {record.get(n)!r:.40}" for n in ("usage_date", "service_id", "sku_id")
+                )
                 raise UnexpectedDataError(
-                    f"{where}: a row has no {name}, so it cannot be keyed; check "
+                    f"{where}: the row with {row_is} has no {name}, so it cannot be keyed; check "
                     "billing_export_table is the standard usage cost export"
                 )
         for name in BILLING_TEXT:

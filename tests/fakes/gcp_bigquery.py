@@ -49,6 +49,11 @@ _PARAM = re.compile(r"@(\w+)")
 SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 # Every access token the token endpoint issues starts with this (the secret scan looks for it).
 ACCESS_TOKEN_PREFIX = "ya29.fake-"
+# How query result paging ends (`paging=`, `--paging`): "normal"; "cycle", the last page's
+# pageToken is the one that led to the second page again (A -> B -> A; needs three pages or
+# more); "endless_empty", past the last page every page is empty and points at the next one
+# with a token never sent before.
+PAGING = ("normal", "cycle", "endless_empty")
 
 
 def _b64url(data: str) -> bytes:
@@ -247,10 +252,14 @@ class BigQueryFake(JsonFake):
         running_polls: int = 0,
         service_accounts: dict[str, Any] | None = None,
         faults: Faults | None = None,
+        paging: str = "normal",
     ) -> None:
         """`tables` maps `project.dataset.table` (or `dataset.table` in `project`) to tables;
         `service_accounts` maps client_email -> RSA public key allowed to get tokens."""
         super().__init__(faults)
+        if paging not in PAGING:
+            raise ValueError(f"unknown paging {paging!r}; known: {PAGING}")
+        self.paging = paging  # see PAGING
         self.project = project
         self.location = location
         self.page_rows = page_rows
@@ -514,6 +523,10 @@ class BigQueryFake(JsonFake):
             ]
             if start + size < len(job.rows):
                 body["pageToken"] = str(start + size)
+            elif self.paging == "cycle" and start > size:
+                body["pageToken"] = str(size)  # back to the second page
+            elif self.paging == "endless_empty":
+                body["pageToken"] = str(start + size)  # past the end: empty, and another
         return Reply(200, body)
 
     # --- SQL ----------------------------------------------------------------------------------
@@ -661,8 +674,11 @@ def main() -> None:
         default=None,
         help='fault mode, e.g. "rate=0.2,seed=7" (see tests/fakes/_http.py)',
     )
+    parser.add_argument("--paging", choices=PAGING, default="normal", help="see PAGING")
     args = parser.parse_args()
-    fake = BigQueryFake(load_tables(args.data), project=args.project, faults=args.faults)
+    fake = BigQueryFake(
+        load_tables(args.data), project=args.project, faults=args.faults, paging=args.paging
+    )
     fake.start(port=args.port)
     info, public = generate_service_account(f"{fake.url}/token", args.project)
     fake.service_accounts[info["client_email"]] = public
