@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT
+from tests.e2e.conftest import postgres, raw_schema, test_db  # noqa: F401 (fixtures)
 
 TAPS = ("tap-aws-carbon", "tap-azure-emissions", "tap-gcp-carbon")
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "cloud-carbon-taps"
