@@ -6,6 +6,7 @@ from datetime import date
 from functools import cache
 
 from carbon_taps_shared.config import endpoint_problem
+from carbon_taps_shared.listsettings import repeats
 from carbon_taps_shared.ratelimit import TokenBucket
 from carbon_taps_shared.tapbase import CarbonTap, resilience_settings
 from singer_sdk import Stream
@@ -175,6 +176,8 @@ class TapAwsCarbon(CarbonTap):
             problem = endpoint_problem(name, config.get(name))
             if problem:
                 errors.append(problem)
+        # Tag keys are case-sensitive in AWS (user:team and user:Team are distinct tags).
+        errors += repeats("cur_include_tags", config.get("cur_include_tags"))
         if errors:
             raise ConfigValidationError("Config validation failed", errors=errors)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from carbon_taps_shared.config import endpoint_problem
+from carbon_taps_shared.listsettings import repeats
 from carbon_taps_shared.tapbase import CarbonTap, TapUserError, resilience_settings
 from singer_sdk import Stream
 from singer_sdk import typing as th
@@ -192,6 +193,26 @@ class TapAzureEmissions(CarbonTap):
         for index, value in enumerate(config.get("subscription_ids") or []):
             if not _GUID.match(str(value)):
                 errors.append(f"subscription_ids[{index}] is not a subscription id (a GUID)")
+        # Each listed value is its own request: a repeat would read (and for scopes, add) the
+        # same data twice. Compared as ARM compares them: ids and scopes case-insensitively.
+        errors += repeats(
+            "subscription_ids",
+            config.get("subscription_ids"),
+            same=str.lower,
+            why=" (subscription ids are case-insensitive)",
+        )
+        errors += repeats("carbon_scopes", config.get("carbon_scopes"))
+        errors += repeats(
+            "cost_scopes",
+            config.get("cost_scopes"),
+            same=lambda s: s.strip("/").lower(),
+            why=" (scopes are case-insensitive)",
+        )
+        if config.get("carbon_scopes") == []:
+            errors.append(
+                "carbon_scopes is empty: list at least one of Scope1, Scope2, Scope3 (or unset "
+                "it to read all three)"
+            )
         if config.get("ca_bundle") and not Path(config["ca_bundle"]).is_file():
             errors.append("ca_bundle must name a readable PEM file")
         for name in ("arm_endpoint", "authority_host"):

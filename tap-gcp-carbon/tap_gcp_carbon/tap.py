@@ -6,6 +6,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from carbon_taps_shared.config import endpoint_problem
+from carbon_taps_shared.listsettings import repeats
 from carbon_taps_shared.tapbase import CarbonTap, TapUserError, resilience_settings
 from singer_sdk import Stream
 from singer_sdk import typing as th
@@ -140,6 +141,8 @@ class TapGcpCarbon(CarbonTap):
         problem = endpoint_problem("api_endpoint", config.get("api_endpoint"))
         if problem:
             errors.append(problem)
+        # Compared as BigQuery compares text (exactly), like the query's IN filter.
+        errors += repeats("billing_account_ids", config.get("billing_account_ids"))
         default_project = config.get("project_id") or "default-project"
         checks = [
             ("project_id", lambda v: check_project(v, "project_id")),
