@@ -7,6 +7,7 @@ run takes about ten minutes on two cores):
     uv run python scripts/mutation_check.py --head     # on the last commit instead
     uv run python scripts/mutation_check.py --only gcp-location-key-region,policy-attempt-cap
     uv run python scripts/mutation_check.py --list
+    uv run python scripts/mutation_check.py --only policy-attempt-cap --tests tests/shared/x.py
 
 Each mutation is a named, plausible breakage: one exact text replacement in one file, and the
 tests that should catch it. Nothing is changed in your checkout: the project is copied to a
@@ -34,7 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,7 +120,7 @@ MUTATIONS = (
         f"{SHARED}/redactor.py",
         "ordered = sorted(self._secrets, key=len, reverse=True)",
         "ordered = sorted(self._secrets, key=len)",
-        ("tests/shared/test_redact.py",),
+        ("tests/shared/test_redact.py", "tests/shared/test_redact_overlap.py"),
         "a secret containing another is masked piecewise, leaving part of it readable",
     ),
     Mutation(
@@ -303,8 +304,13 @@ def main() -> int:
     parser.add_argument("--head", action="store_true", help="mutate the last commit, not the tree")
     parser.add_argument("--only", default="", help="comma-separated mutation names")
     parser.add_argument("--list", action="store_true", help="list the mutations and exit")
+    parser.add_argument(
+        "--tests", nargs="+", help="run these tests against each mutation instead of its own"
+    )
     args = parser.parse_args()
     chosen = [m for m in MUTATIONS if not args.only or m.name in args.only.split(",")]
+    if args.tests:
+        chosen = [replace(m, tests=tuple(args.tests)) for m in chosen]
     if args.list or not chosen:
         for m in MUTATIONS:
             print(f"{m.name:34} {m.path}: {m.what}")
