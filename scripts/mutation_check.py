@@ -7,7 +7,7 @@ run takes about ten minutes on two cores):
     uv run python scripts/mutation_check.py --head     # on the last commit instead
     uv run python scripts/mutation_check.py --only gcp-location-key-region,policy-attempt-cap
     uv run python scripts/mutation_check.py --list
-    uv run python scripts/mutation_check.py --only policy-attempt-cap --tests tests/shared/x.py
+    uv run python scripts/mutation_check.py --only policy-attempt-cap --tests tests/shared
 
 Each mutation is a named, plausible breakage: one exact text replacement in one file, and the
 tests that should catch it. Nothing is changed in your checkout: the project is copied to a
