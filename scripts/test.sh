@@ -9,3 +9,5 @@ echo "==> ruff"
 uv run --frozen ruff check .
 echo "==> pytest"
 CARBON_TAPS_REQUIRE_POSTGRES=1 uv run --frozen pytest "$@"
+echo "==> the taps on the lowest singer-sdk the range allows"
+bash "$ROOT/scripts/test_sdk_lowest.sh"
