@@ -45,6 +45,10 @@ NOT_RUN = {
     r"^tap-[a-z-]+ --config config\.json --state state\.json$": (
         "a sync of the user's own account; tests/{aws,gcp} sync through the same CLI"
     ),
+    r"^bash scripts/build\.sh$": "builds the release; tests/packaging/ builds and installs it",
+    r"^meltano (add .* --from-ref /path/to/|install --plugin-type extractor$|select tap-)": (
+        "a user's own project; tests/packaging/ runs these in a fresh `meltano init` project"
+    ),
 }
 
 
