@@ -81,9 +81,9 @@ def test_aws_cur_include_tags_repeats_are_refused_but_case_variants_are_distinct
             aws_config(fake, cur_include_tags=["user:team", "user:Team", "user:team"]),
             "cur_include_tags[2] repeats cur_include_tags[0]",
         )
+        assert not fake.requests  # refused before any request
         run = tap_runner("tap-aws-carbon", aws_config(fake, cur_include_tags=["a", "A"]))
-        assert "cur_include_tags" not in run.stderr
-        assert not fake.requests
+        assert "cur_include_tags" not in run.stderr  # case variants are distinct AWS tags
 
 
 def test_gcp_billing_account_ids_repeats_are_refused(tap_runner):
