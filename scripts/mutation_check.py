@@ -1,7 +1,7 @@
 """Mutation check: break key code on purpose and see whether the tests notice.
 
 Run it before changing the shared package or a stream's key or state code (not part of CI; a full
-run takes about ten minutes on two cores):
+run of all 22 takes about eight minutes on two cores):
 
     uv run python scripts/mutation_check.py            # every mutation, on the working tree
     uv run python scripts/mutation_check.py --head     # on the last commit instead
