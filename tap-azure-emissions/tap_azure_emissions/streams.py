@@ -260,7 +260,7 @@ class _ItemDetailsStream(_CarbonReportStream):
             merged: dict[tuple[Any, ...], dict[str, Any]] = {}
             parts: dict[tuple[Any, ...], int] = {}
             for scope in self.config["carbon_scopes"]:
-                for chunk in self.tap.subscription_chunks:
+                for chunk in self.tap.allowed_subscription_chunks:
                     body = {
                         "reportType": "ItemDetailsReport",
                         "dateRange": {"start": month.isoformat(), "end": month.isoformat()},

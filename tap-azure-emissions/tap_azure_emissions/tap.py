@@ -267,6 +267,15 @@ class TapAzureEmissions(CarbonTap):
         return [ids[i : i + size] for i in range(0, len(ids), size)]
 
     @cached_property
+    def allowed_subscription_chunks(self) -> list[list[str]]:
+        """Chunks without the subscriptions the API denies: a data report listing only denied
+        subscriptions may be refused as a whole, costing the run."""
+        denied = self.denied_subscriptions
+        ids = [s for s in self.subscriptions if s not in denied]
+        size = MAX_SUBSCRIPTIONS_PER_REQUEST
+        return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+    @cached_property
     def data_window(self) -> tuple[date, date]:
         """(first, last) month the Carbon API serves now, from the API itself."""
         answer = next(iter(DataWindowStream(self).request_records(None)), {})

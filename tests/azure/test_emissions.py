@@ -211,3 +211,20 @@ def test_a_failed_month_never_moves_a_bookmark_past_it_and_the_rerun_fills_it(ta
         for stream in ITEM_STREAMS:
             months = {r["month"] for r in rerun.records(stream)}
             assert {"2026-01-01", "2026-03-01"} <= months, stream
+
+
+def test_a_chunk_of_only_denied_subscriptions_is_not_asked_for(tap_runner):
+    """101 subscriptions: the second chunk of the item-detail reports would hold only the
+    denied one, which the service may refuse as a whole (the fake does)."""
+    with make_fake(101, window=(date(2026, 3, 1), date(2026, 3, 1)), item_page_cap=50) as fake:
+        denied = fake.subscriptions[100]
+        fake.denied = {denied}
+        run = tap_runner(EXECUTABLE, {**tap_config(fake), "cost_start_date": "2026-03-01"})
+        assert run.returncode == 0, run.stderr[-3000:]
+        bodies = fake.carbon_bodies("ItemDetailsReport")
+        assert bodies and all(denied not in b["subscriptionList"] for b in bodies)
+        assert {len(b["subscriptionList"]) for b in bodies} == {100}
+        expected = expected_totals(fake.carbon_rows, denied={denied}, months={date(2026, 3, 1)})
+        assert loaded_totals(run.records("emissions_by_resource")) == expected
+        access = {r["subscription_id"]: r["decision"] for r in run.records("subscription_access")}
+        assert access[denied] == "Denied" and len(access) == 101
