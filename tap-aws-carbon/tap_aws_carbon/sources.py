@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 from carbon_taps_shared.errors import ErrorClass, ProviderError, classify
+from carbon_taps_shared.paging import PageGuard
 from carbon_taps_shared.tapbase import TapUserError
 
 
@@ -103,9 +104,14 @@ class S3Source:
     def list(self) -> Iterator[FileInfo]:
         paginator = self._client.get_paginator("list_objects_v2")
         start = f"{self.prefix}/" if self.prefix else ""
+        # botocore's paginator catches only a token repeated twice in a row.
+        guard = PageGuard(f"{self.setting} S3 listing of {self.uri}", support="AWS Support")
         with self._errors("ListObjectsV2", "s3:ListBucket", f"arn:aws:s3:::{self.bucket}"):
             for page in paginator.paginate(Bucket=self.bucket, Prefix=start):
-                for item in page.get("Contents", []):
+                contents = page.get("Contents", [])
+                token = page.get("NextContinuationToken") if page.get("IsTruncated") else None
+                guard.next_page(token, len(contents))  # before its rows: a repeat adds none
+                for item in contents:
                     key = item["Key"][len(start) :]
                     if key and not key.endswith("/"):
                         yield FileInfo(key, int(item["Size"]), item["ETag"].strip('"'))

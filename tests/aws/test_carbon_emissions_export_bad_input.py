@@ -6,11 +6,13 @@ import gzip
 from datetime import date
 
 import pytest
+from carbon_taps_shared.paging import MAX_EMPTY_PAGES
 
 from tests.aws.test_carbon_emissions_export import STREAM, export_config, run_export
 from tests.fakes.aws_data import synthetic_rows
 from tests.fakes.aws_export import write_export
 from tests.fakes.aws_s3_denied import DeniedS3
+from tests.fakes.aws_s3_listing import LoopingS3
 
 
 @pytest.fixture
@@ -107,3 +109,21 @@ def test_s3_access_denied_names_the_s3_action(fake, tap_runner, tmp_path):
 def test_a_missing_local_folder_says_what_to_point_at(fake, tap_runner, tmp_path):
     run = tap_runner("tap-aws-carbon", export_config(fake, str(tmp_path / "nowhere")))
     assert_failed_cleanly(run, "carbon_export_uri", "not a folder")
+
+
+@pytest.mark.parametrize(
+    ("paging", "needle", "most_requests"),
+    [("cycle", "already sent", 3), ("endless_empty", "empty pages in a row", MAX_EMPTY_PAGES + 2)],
+)
+def test_an_s3_listing_that_loops_ends_in_one_line(
+    fake, tap_runner, tmp_path, paging, needle, most_requests
+):
+    """S3 continuation tokens A -> B -> A, or empty pages each with a fresh token, followed by
+    boto3's paginator over HTTP: botocore catches only a token repeated twice in a row."""
+    with LoopingS3(paging) as s3:
+        config = export_config(fake, "s3://carbon-bucket/exports/carbon", s3_endpoint_url=s3.url)
+        run = run_export(tmp_path, tap_runner, config)
+        assert_failed_cleanly(run, needle, "carbon_export_uri")
+        listings = [r for r in s3.requests if "list-type=2" in r.query]
+        assert 2 <= len(listings) <= most_requests
+        assert not files_done(run)
