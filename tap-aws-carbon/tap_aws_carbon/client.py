@@ -36,7 +36,7 @@ UNREACHABLE_HINT = (
 )
 
 
-def _failure(exc: BaseException, operation: str, hint: str | None) -> tuple[str, str | None]:
+def failure_named(exc: BaseException, operation: str, hint: str | None) -> tuple[str, str | None]:
     """(operation, hint) for a failure the operation's own `hint` would misname.
 
     botocore assumes role_arn lazily, inside whichever call first needs credentials, so a refused
@@ -89,7 +89,7 @@ def build_client(
             ),
         )
     except (BotoCoreError, ClientError) as exc:
-        operation, hint = _failure(exc, f"create {service} client", None)
+        operation, hint = failure_named(exc, f"create {service} client", None)
         raise ProviderError(classify(exc), provider="aws", operation=operation, hint=hint) from exc
     except FileNotFoundError as exc:
         raise TapUserError(f"CA bundle: {exc}; fix or unset the variable") from exc
@@ -174,7 +174,7 @@ class SustainabilityClient:
                     page = next(iterator, None)
                 except (BotoCoreError, ClientError) as exc:
                     cls = classify(exc)
-                    failed, hint = _failure(exc, operation, _hint(cls.error_class, operation))
+                    failed, hint = failure_named(exc, operation, _hint(cls.error_class, operation))
                     if page_number > 1 and (
                         cls.error_class is ErrorClass.BAD_REQUEST or cls.code == "PaginationError"
                     ):

@@ -17,6 +17,8 @@ from carbon_taps_shared.errors import ErrorClass, ProviderError, classify
 from carbon_taps_shared.paging import PageGuard
 from carbon_taps_shared.tapbase import TapUserError
 
+from tap_aws_carbon.client import failure_named
+
 
 @dataclass(frozen=True)
 class FileInfo:
@@ -152,9 +154,9 @@ class S3Source:
                 hint = f"grant {action} on {resource} to the identity the tap runs as"
             elif cls.error_class is ErrorClass.NOT_FOUND:
                 hint = f"check {self.setting}: the bucket or object does not exist"
-            raise ProviderError(
-                cls, provider="aws", operation=f"S3 {operation}", hint=hint
-            ) from exc
+            # a refused role_arn or a bad region surfaces inside the S3 call; name that instead
+            failed, hint = failure_named(exc, f"S3 {operation}", hint)
+            raise ProviderError(cls, provider="aws", operation=failed, hint=hint) from exc
 
 
 def _suffix_key(uri: str, root: str) -> str | None:

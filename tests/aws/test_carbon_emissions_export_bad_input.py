@@ -127,3 +127,21 @@ def test_an_s3_listing_that_loops_ends_in_one_line(
         listings = [r for r in s3.requests if "list-type=2" in r.query]
         assert 2 <= len(listings) <= most_requests
         assert not files_done(run)
+
+
+def test_a_refused_assume_role_on_s3_asks_for_sts_assume_role(fake, tap_runner, tmp_path):
+    """botocore assumes role_arn inside the first S3 call: the line names the refused AssumeRole,
+    not s3:ListBucket, which would not help."""
+    fake.faults.deny_assume_role = True
+    with DeniedS3() as s3:
+        config = export_config(
+            fake,
+            "s3://carbon-bucket/exports/carbon",
+            s3_endpoint_url=s3.url,
+            role_arn="arn:aws:iam::123456789012:role/carbon-reader",
+            sts_endpoint_url=fake.url,
+        )
+        run = run_export(tmp_path, tap_runner, config)
+        assert_failed_cleanly(run, "STS AssumeRole", "grant it sts:AssumeRole", "trust policy")
+        assert "s3:ListBucket" not in run.stderr
+        assert s3.requests == []
