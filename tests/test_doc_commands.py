@@ -46,6 +46,12 @@ NOT_RUN = {
         "a sync of the user's own account; tests/{aws,gcp} sync through the same CLI"
     ),
     r"^bash scripts/build\.sh$": "builds the release; tests/packaging/ builds and installs it",
+    r"^bash orchestrate/dagster/install\.sh$": (
+        "installs Dagster from PyPI; tests/e2e/test_orchestrator_dagster.py runs it (cached venv)"
+    ),
+    r"^\.venv-dagster/bin/dagster job execute ": (
+        "a job through Dagster; tests/e2e/test_orchestrator_dagster.py runs it against the fakes"
+    ),
     r"^meltano (add .* --from-ref /path/to/|install --plugin-type extractor$|select tap-)": (
         "a user's own project; tests/packaging/ runs these in a fresh `meltano init` project"
     ),
