@@ -73,3 +73,16 @@ def test_three_taps_to_postgres_then_dbt_build_reconcile_with_the_sources(
             == rows_before
         )
         assert_no_secrets(first.output, again.output)
+
+        # A project without AWS (the `providers` setting): the build and its raw-table
+        # reconciliations start from another provider's part, which must name the columns itself.
+        other = f"{analytics_schema}_na"
+        without_aws = {**env, "DBT_POSTGRES_PROVIDERS": "azure,gcp", "DBT_POSTGRES_SCHEMA": other}
+        try:
+            run_meltano("invoke", "dbt-postgres:build", env=without_aws, timeout=600).check()
+            providers = test_db.rows(
+                f'select distinct provider from "{other}".fct_cloud_emissions'
+            )
+            assert sorted(p for (p,) in providers) == ["azure", "gcp"]
+        finally:
+            test_db.drop_schema(other)

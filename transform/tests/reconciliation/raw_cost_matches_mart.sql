@@ -1,5 +1,7 @@
 {#- The daily cost mart against the taps' raw tables, per provider x day x currency.
 
+    Every part names its columns: the first enabled one names the union's.
+
     Starts from the tables the loader wrote, not the staging models, so a staging model that
     reads the wrong column or drops rows fails `dbt build`. Google's cost is after credits (cost
     plus the negative credits); AWS counts the latest CUR delivery of each billing period only,
@@ -17,13 +19,14 @@
 {%- endif %}
 {%- if 'azure' in providers %}
 {%- do parts.append(
-    "select 'azure', cast(usage_date as date), currency, cost from "
+    "select 'azure' as provider, cast(usage_date as date) as usage_date, currency, cost from "
     ~ source('azure', 'cost_daily')
 ) %}
 {%- endif %}
 {%- if 'gcp' in providers %}
 {%- do parts.append(
-    "select 'gcp', cast(usage_date as date), currency, cost + coalesce(credits_amount, 0) from "
+    "select 'gcp' as provider, cast(usage_date as date) as usage_date, currency, "
+    ~ "cost + coalesce(credits_amount, 0) as cost from "
     ~ source('gcp', 'billing_usage_daily')
 ) %}
 {%- endif %}

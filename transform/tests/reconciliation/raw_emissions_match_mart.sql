@@ -33,8 +33,9 @@ with raw as (
     {%- endif %}
     {%- if 'azure' in providers %}
     {%- do parts.append(
-        "select 'azure', cast(month as date), case scope when 'Scope1' then 1 when 'Scope2' then 2"
-        ~ " when 'Scope3' then 3 end, 'as_reported', latest_month_emissions_kgco2e from "
+        "select 'azure' as provider, cast(month as date) as usage_month, case scope when "
+        ~ "'Scope1' then 1 when 'Scope2' then 2 when 'Scope3' then 3 end as scope, "
+        ~ "'as_reported' as method, latest_month_emissions_kgco2e as kg from "
         ~ source('azure', 'emissions_by_resource')
         ~ " where latest_month_emissions_kgco2e is not null"
     ) %}
@@ -42,8 +43,9 @@ with raw as (
     {%- if 'gcp' in providers %}
     {%- for column, scope, method in gcp_columns %}
     {%- do parts.append(
-        "select 'gcp', cast(usage_month as date), " ~ scope ~ ", '" ~ method ~ "', " ~ column
-        ~ " from " ~ source('gcp', 'carbon_footprint') ~ " where " ~ column ~ " is not null"
+        "select 'gcp' as provider, cast(usage_month as date) as usage_month, " ~ scope
+        ~ " as scope, '" ~ method ~ "' as method, " ~ column ~ " as kg from "
+        ~ source('gcp', 'carbon_footprint') ~ " where " ~ column ~ " is not null"
     ) %}
     {%- endfor %}
     {%- endif %}
