@@ -117,7 +117,7 @@ MUTATIONS = (
     ),
     Mutation(
         "redactor-shortest-secret-first",
-        f"{SHARED}/redactor.py",
+        f"{SHARED}/redaction.py",
         "ordered = sorted(self._secrets, key=len, reverse=True)",
         "ordered = sorted(self._secrets, key=len)",
         ("tests/shared/test_redact.py", "tests/shared/test_redact_overlap.py"),

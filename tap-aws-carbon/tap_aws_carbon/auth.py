@@ -15,7 +15,7 @@ from botocore.credentials import (
     DeferredRefreshableCredentials,
 )
 from carbon_taps_shared.network import ca_bundle_from_env
-from carbon_taps_shared.redactor import default_redactor
+from carbon_taps_shared.redaction import default_redactor
 
 
 class _TracebackToDebug(logging.Filter):

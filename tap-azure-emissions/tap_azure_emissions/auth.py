@@ -13,7 +13,7 @@ import requests
 from azure.core.credentials import TokenCredential
 from carbon_taps_shared.errors import CODE_HINTS, ProviderError, classify
 from carbon_taps_shared.network import find_ca_bundle
-from carbon_taps_shared.redactor import default_redactor
+from carbon_taps_shared.redaction import default_redactor
 from singer_sdk.authenticators import APIAuthenticatorBase
 
 ARM_SCOPE = "https://management.azure.com/.default"

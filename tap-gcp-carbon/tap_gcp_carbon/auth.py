@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import google.auth
-from carbon_taps_shared.redactor import default_redactor
+from carbon_taps_shared.redaction import default_redactor
 from carbon_taps_shared.tapbase import TapUserError
 from google.auth import impersonated_credentials
 from google.auth.exceptions import DefaultCredentialsError

@@ -16,7 +16,7 @@ from carbon_taps_shared.google import PolicyRetry, classify_google, error_reason
 from carbon_taps_shared.network import apply_environment
 from carbon_taps_shared.paging import PageGuard
 from carbon_taps_shared.ratelimit import TokenBucket
-from carbon_taps_shared.redactor import default_redactor
+from carbon_taps_shared.redaction import default_redactor
 from carbon_taps_shared.retry import RetryPolicy
 from carbon_taps_shared.tapbase import TapUserError
 from carbon_taps_shared.telemetry import Telemetry

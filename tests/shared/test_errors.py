@@ -22,7 +22,7 @@ from carbon_taps_shared.errors import (
     classify,
     classify_status,
 )
-from carbon_taps_shared.redactor import default_redactor
+from carbon_taps_shared.redaction import default_redactor
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
 

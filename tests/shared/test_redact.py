@@ -7,14 +7,8 @@ import logging
 import uuid
 
 import pytest
-from carbon_taps_shared.redact import (
-    Redactor,
-    SecretSafeConfigMixin,
-    default_redactor,
-    install_log_redaction,
-    safe_config_errors,
-    secret_keys,
-)
+from carbon_taps_shared.config import SecretSafeConfigMixin, safe_config_errors, secret_keys
+from carbon_taps_shared.redaction import Redactor, default_redactor, install_log_redaction
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
@@ -267,7 +261,7 @@ def test_extra_fields_of_a_record_are_redacted() -> None:
 
 
 def test_environment_credentials_are_found_by_name_not_by_config() -> None:
-    from carbon_taps_shared.redact import environment_secrets
+    from carbon_taps_shared.redaction import environment_secrets
 
     env = {
         "AWS_SESSION_TOKEN": "FQoGZXIvYXdzEXAMPLE",

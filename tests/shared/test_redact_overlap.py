@@ -7,7 +7,7 @@ so the longer value must come first; the other way round the rest of it is print
 
 from __future__ import annotations
 
-from carbon_taps_shared.redactor import MASK, Redactor
+from carbon_taps_shared.redaction import MASK, Redactor
 
 SHORT = "Kq7vTz4e1c9a7b"
 LONG = f"{SHORT}.Zr2-second-half-of-the-token-88"

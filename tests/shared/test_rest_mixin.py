@@ -7,8 +7,8 @@ import random
 
 import pytest
 import requests
+from carbon_taps_shared.config import SecretSafeConfigMixin
 from carbon_taps_shared.errors import ErrorClass, ProviderError
-from carbon_taps_shared.redact import SecretSafeConfigMixin
 from carbon_taps_shared.retry import RetryingRESTMixin, RetryPolicy
 from carbon_taps_shared.telemetry import Telemetry
 from opentelemetry.sdk.metrics import MeterProvider

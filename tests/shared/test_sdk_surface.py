@@ -85,7 +85,7 @@ def test_config_validation_hook_is_still_where_the_override_expects_it() -> None
     assert sdk.parameters["raise_errors"].kind is inspect.Parameter.KEYWORD_ONLY
     assert sdk.parameters["raise_errors"].default is True
     assert "self._validate_config(raise_errors=" in inspect.getsource(PluginBase.__init__)
-    from carbon_taps_shared.redact import SecretSafeConfigMixin
+    from carbon_taps_shared.config import SecretSafeConfigMixin
 
     ours = inspect.signature(SecretSafeConfigMixin._validate_config)
     assert list(ours.parameters) == list(sdk.parameters)

@@ -1,5 +1,6 @@
 """Resilience shared by the cloud carbon taps: errors, retries, pacing, telemetry, redaction."""
 
+from carbon_taps_shared.config import SecretSafeConfigMixin, safe_config_errors, secret_keys
 from carbon_taps_shared.errors import (
     Classification,
     ErrorClass,
@@ -8,14 +9,11 @@ from carbon_taps_shared.errors import (
     classify_status,
 )
 from carbon_taps_shared.ratelimit import TokenBucket
-from carbon_taps_shared.redact import (
+from carbon_taps_shared.redaction import (
     RedactingFilter,
     Redactor,
-    SecretSafeConfigMixin,
     default_redactor,
     install_log_redaction,
-    safe_config_errors,
-    secret_keys,
 )
 from carbon_taps_shared.retry import (
     BotocoreRetryHook,

@@ -10,8 +10,12 @@ from urllib.parse import urlsplit
 import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 
-from carbon_taps_shared.logredact import install_log_redaction
-from carbon_taps_shared.redactor import Redactor, default_redactor, register_environment_secrets
+from carbon_taps_shared.redaction import (
+    Redactor,
+    default_redactor,
+    install_log_redaction,
+    register_environment_secrets,
+)
 
 
 def secret_keys(config_schema: Mapping[str, Any]) -> set[str]:

@@ -17,7 +17,7 @@ from typing import Any
 
 import requests
 
-from carbon_taps_shared.redactor import default_redactor
+from carbon_taps_shared.redaction import default_redactor
 from carbon_taps_shared.retry_after import retry_after_seconds
 
 _MAX_MESSAGE = 300

@@ -15,7 +15,7 @@ from carbon_taps_shared.errors import Classification, ErrorClass, ProviderError,
 from carbon_taps_shared.network import apply_environment
 from carbon_taps_shared.policy import RetryPolicy, log_retry
 from carbon_taps_shared.ratelimit import TokenBucket
-from carbon_taps_shared.redactor import default_redactor
+from carbon_taps_shared.redaction import default_redactor
 from carbon_taps_shared.telemetry import Telemetry
 
 R = TypeVar("R")

@@ -23,10 +23,10 @@ from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 
+from carbon_taps_shared.config import SecretSafeConfigMixin
 from carbon_taps_shared.errors import ProviderError
 from carbon_taps_shared.policy import RunDeadlineExceeded
 from carbon_taps_shared.ratelimit import TokenBucket
-from carbon_taps_shared.redact import SecretSafeConfigMixin
 from carbon_taps_shared.retry import RetryPolicy
 from carbon_taps_shared.state import StateError, check_bookmarks, read_state
 from carbon_taps_shared.telemetry import Telemetry, configure_from_env
