@@ -46,6 +46,10 @@ NOT_RUN = {
         "a sync of the user's own account; tests/{aws,gcp} sync through the same CLI"
     ),
     r"^bash scripts/build\.sh$": "builds the release; tests/packaging/ builds and installs it",
+    r"^uv run python scripts/mutation_check\.py": (
+        "runs chosen tests once per mutation (minutes each, about 8 in all): a developer's check "
+        "before changing the code it covers, kept out of CI"
+    ),
     r"^bash orchestrate/dagster/install\.sh$": (
         "installs Dagster from PyPI; tests/e2e/test_orchestrator_dagster.py runs it (cached venv)"
     ),

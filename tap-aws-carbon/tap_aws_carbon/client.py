@@ -9,6 +9,7 @@ from typing import Any
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from carbon_taps_shared.errors import ErrorClass, ProviderError, classify
+from carbon_taps_shared.messages import short, shown
 from carbon_taps_shared.network import ca_bundle_from_env
 from carbon_taps_shared.paging import PageGuard
 from carbon_taps_shared.ratelimit import TokenBucket
@@ -29,6 +30,22 @@ ASSUME_ROLE_HINT = (
     "let the base identity assume role_arn: grant it sts:AssumeRole on the role and name it as "
     "a principal in the role's trust policy (with external_id if the trust policy requires one)"
 )
+# STS codes for a caller whose own keys are wrong, expired or unknown, as opposed to a caller that
+# may not assume the role (AccessDenied).
+BAD_BASE_CREDENTIALS = frozenset(
+    {
+        "InvalidSignatureException",
+        "SignatureDoesNotMatch",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "ExpiredToken",
+        "ExpiredTokenException",
+    }
+)
+BASE_CREDENTIALS_HINT = (
+    "STS refused the credentials the tap assumes role_arn with: check aws_access_key_id / "
+    "aws_profile / role_arn (the base identity's keys, not the role's permissions)"
+)
 REGION_HINT = "set aws_region to an AWS region code such as us-east-1"
 UNREACHABLE_HINT = (
     "the endpoint could not be reached; check aws_region (a region code such as us-east-1), "
@@ -44,7 +61,10 @@ def failure_named(exc: BaseException, operation: str, hint: str | None) -> tuple
     """
     found = classify(exc)
     if getattr(exc, "operation_name", None) == "AssumeRole":
-        hint = ASSUME_ROLE_HINT if found.error_class is ErrorClass.AUTH else None
+        if found.code in BAD_BASE_CREDENTIALS:
+            hint = BASE_CREDENTIALS_HINT  # STS did not know the caller: no grant would help
+        else:
+            hint = ASSUME_ROLE_HINT if found.error_class is ErrorClass.AUTH else None
         return "STS AssumeRole (role_arn)", hint
     if found.code in ("InvalidRegionError", "NoRegionError"):
         return operation, REGION_HINT
@@ -217,17 +237,6 @@ _PAGE_TOKEN_HINT = (
 
 class MalformedAnswerError(TapUserError):
     """An API answer that is not the documented JSON shape; the message names the period."""
-
-
-def short(value: object, limit: int = 80) -> str:
-    """A value or message cut to fit in one line of user output."""
-    text = " ".join(str(value).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def shown(value: object) -> str:
-    """A value as Python writes it (quotes show text), cut to fit in a message."""
-    return short(repr(value), 40)
 
 
 def _raised_by_parser(exc: BaseException) -> bool:
