@@ -154,14 +154,12 @@ class CurUsageDailyStream(Stream):
             len(todo),
         )
         for delivery in todo:
-            count = 0
-            for record in self._aggregate(source, delivery, unseen):
-                count += 1
-                yield record
+            yield from self.tap.telemetry.counted(
+                self._aggregate(source, delivery, unseen), provider="aws", stream=self.name
+            )
             done[delivery.billing_period] = delivery.bookmark
             # State goes out only after every record of the delivery: resume never skips one.
             self._write_state_message()
-            self.tap.telemetry.record_records(provider="aws", stream=self.name, count=count)
         if todo and unseen:
             self.logger.warning(
                 "%s: cur_include_tags key(s) %s had no value in any line item read; a tag "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -11,6 +10,8 @@ from functools import cache
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
+from carbon_taps_shared.messages import shown_as_is
+from carbon_taps_shared.validation import finite_float
 from singer_sdk import Stream
 from singer_sdk import typing as th
 
@@ -106,16 +107,16 @@ class CarbonEmissionsExportStream(Stream):
             len(todo),
         )
         for file in todo:
-            count = 0
             with open_rows(source, file) as (columns, rows):
                 self._check_columns(file, columns)
-                for number, row in rows:
-                    count += 1
-                    yield self._record(file, number, row)
+                yield from self.tap.telemetry.counted(
+                    (self._record(file, number, row) for number, row in rows),
+                    provider="aws",
+                    stream=self.name,
+                )
             done[file.info.key] = file.bookmark
             # State goes out only after every record of the file: resume never skips rows.
             self._write_state_message()
-            self.tap.telemetry.record_records(provider="aws", stream=self.name, count=count)
 
     def _check_columns(self, file: ExportFile, columns: list[str]) -> None:
         known = export_columns()
@@ -161,13 +162,10 @@ def _convert(file: ExportFile, number: int, column: Column, value: Any) -> Any:
     if value is None or (isinstance(value, str) and value.strip() == ""):
         return None
     if column.type == "number":
-        try:
-            number_value = math.nan if isinstance(value, bool) else float(value)
-        except (TypeError, ValueError):
-            number_value = math.nan
-        if not math.isfinite(number_value):
+        number_value = finite_float(value)
+        if number_value is None:
             raise ExportFileError(
-                f"{file.uri} row {number}: {column.name} is {_shown(value)}, not a number; "
+                f"{file.uri} row {number}: {column.name} is {shown_as_is(value)}, not a number; "
                 "fix or re-deliver the file"
             )
         return number_value
@@ -175,16 +173,10 @@ def _convert(file: ExportFile, number: int, column: Column, value: Any) -> Any:
         return _timestamp(file, number, column.name, value)
     if not isinstance(value, str):  # Parquet: a typed value where the table has text
         raise ExportFileError(
-            f"{file.uri} row {number}: {column.name} is {_shown(value)}, not text; fix or "
+            f"{file.uri} row {number}: {column.name} is {shown_as_is(value)}, not text; fix or "
             "re-deliver the file (the export writes this column as a string)"
         )
     return value.strip()
-
-
-def _shown(value: Any) -> str:
-    """A cell as Python writes it, cut to fit in one line."""
-    text = repr(value)
-    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def _timestamp(file: ExportFile, number: int, name: str, value: Any) -> str:
@@ -195,7 +187,7 @@ def _timestamp(file: ExportFile, number: int, name: str, value: Any) -> str:
             moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
         except ValueError:
             raise ExportFileError(
-                f"{file.uri} row {number}: {name} is {_shown(value)}, not an ISO timestamp; "
+                f"{file.uri} row {number}: {name} is {shown_as_is(value)}, not an ISO timestamp; "
                 "fix or re-deliver the file"
             ) from None
     if moment.tzinfo is None:

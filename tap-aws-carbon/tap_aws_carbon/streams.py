@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from carbon_taps_shared.periods import add_months, add_years, current_month, month_start, year_start
-from carbon_taps_shared.tapbase import TapUserError
+from carbon_taps_shared.messages import shown
+from carbon_taps_shared.periods import (
+    add_months,
+    add_years,
+    current_month,
+    look_back,
+    month_start,
+    year_start,
+)
+from carbon_taps_shared.validation import UnexpectedDataError, is_finite_json_number
 from singer_sdk import Stream
 from singer_sdk import typing as th
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
-from tap_aws_carbon.client import EMISSIONS_TYPES, GROUP_BY, WATER_ALLOCATION_TYPES, shown
+from tap_aws_carbon.client import EMISSIONS_TYPES, GROUP_BY, WATER_ALLOCATION_TYPES
 
 if TYPE_CHECKING:
     from tap_aws_carbon.client import SustainabilityClient
@@ -30,10 +37,6 @@ _SHAPE_HINT = (
     "the API answer does not match its documented shape; check that "
     "sustainability_endpoint_url (if set) points at the Sustainability API, and re-run later"
 )
-
-
-class UnexpectedDataError(TapUserError):
-    """A provider answer the tap cannot load without inventing or mislabelling data."""
 
 
 def value_column(kind: str, unit: str) -> str:
@@ -121,9 +124,7 @@ def _checked_value(values: Mapping[str, Any], kind: str, unit: str, column: str,
             f"load it under {column} (a {unit} column) — upgrade the tap"
         )
     number = value.get("Value")
-    if number is not None and (
-        isinstance(number, bool) or not isinstance(number, int | float) or not math.isfinite(number)
-    ):
+    if number is not None and not is_finite_json_number(number):
         raise UnexpectedDataError(
             f"{where}: {kind} is {shown(number)}, not a finite number; {_SHAPE_HINT}"
         )
@@ -182,11 +183,13 @@ class _SustainabilityStream(Stream):
         """(start, end) per request, oldest first: from the bookmark's period minus the
         look-back (or start_date's period) while a period starts before the range end, each
         request ending at the next period or the range end, whichever comes first."""
-        start = self._align(self._first_day())
-        bookmark = self._bookmark(context)
-        if bookmark:
-            lookback = self._shift(self._align(bookmark), -self.config[self.lookback_setting])
-            start = max(start, lookback)
+        start = look_back(
+            self._align(self._first_day()),
+            self._bookmark(context),
+            self.config[self.lookback_setting],
+            align=self._align,
+            shift=self._shift,
+        )
         end = self._range_end()
         periods = []
         while start < end:
@@ -247,11 +250,11 @@ class _SustainabilityStream(Stream):
         )
         client = self.tap.sustainability_client(self.name)
         for start, end in periods:
-            count = 0
-            for item in self._fetch(client, start, end):
-                count += 1
-                yield self._record(item, start)
-            self.tap.telemetry.record_records(provider="aws", stream=self.name, count=count)
+            yield from self.tap.telemetry.counted(
+                (self._record(item, start) for item in self._fetch(client, start, end)),
+                provider="aws",
+                stream=self.name,
+            )
 
     def _record(self, item: Mapping[str, Any], expected_start: date) -> dict[str, Any]:
         where = f"{self.name} {self.period} {self._label(expected_start)}"

@@ -7,18 +7,18 @@ Also the two helper calls that are not streams: the subscriptions list (when no
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 import requests
 from carbon_taps_shared.errors import ErrorClass, ProviderError
+from carbon_taps_shared.messages import shown
 from carbon_taps_shared.paging import PageGuard
 from carbon_taps_shared.ratelimit import TokenBucket
 from carbon_taps_shared.retry import RetryingRESTMixin, RetryPolicy
-from carbon_taps_shared.tapbase import TapUserError
 from carbon_taps_shared.telemetry import Telemetry
+from carbon_taps_shared.validation import UnexpectedDataError, is_finite_json_number
 from singer_sdk import typing as th
 from singer_sdk.authenticators import APIAuthenticatorBase
 from singer_sdk.pagination import BaseAPIPaginator
@@ -36,17 +36,7 @@ COST_ROLE = "Cost Management Reader"
 EXPIRED_TOKEN = "ExpiredAuthenticationToken"  # ARM's 401 code for a token past its expiry
 
 
-class UnexpectedDataError(TapUserError):
-    """An answer the tap cannot load without inventing or mislabelling data."""
-
-
 ANSWER_HINT = "check arm_endpoint and the api-version settings, and re-run later"
-
-
-def shown(value: Any) -> str:
-    """A value as Python writes it (quotes show text), cut to fit in one line of output."""
-    text = " ".join(repr(value).split())
-    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def answer(response: requests.Response, where: str) -> dict[str, Any]:
@@ -114,7 +104,7 @@ def number(
         if required:
             raise UnexpectedDataError(f"{where}: a row has no `{key}`; {ANSWER_HINT}")
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if not is_finite_json_number(value):
         raise UnexpectedDataError(
             f"{where}: `{key}` is {shown(value)}, not a finite number; {ANSWER_HINT}"
         )

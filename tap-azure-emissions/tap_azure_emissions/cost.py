@@ -9,12 +9,15 @@ keeps the run inside the per-tenant QPU quota.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from functools import cached_property
 from typing import Any
 
 import requests
+from carbon_taps_shared.messages import shown
+from carbon_taps_shared.periods import look_back_days
 from carbon_taps_shared.ratelimit import TokenBucket
+from carbon_taps_shared.validation import UnexpectedDataError
 from singer_sdk import typing as th
 from singer_sdk.pagination import BaseAPIPaginator
 
@@ -23,11 +26,9 @@ from tap_azure_emissions.client import (
     COST_ROLE,
     AzureStream,
     NextLinkPaginator,
-    UnexpectedDataError,
     answer,
     number,
     objects,
-    shown,
     text,
 )
 from tap_azure_emissions.periods import add_months, month_segments, month_start, today
@@ -166,12 +167,11 @@ class CostDailyStream(AzureStream):
             if configured
             else add_months(month_start(today()), -1)
         )
-        bookmark = self.get_context_state(context).get("replication_key_value")
-        if bookmark:
-            lookback = date.fromisoformat(str(bookmark)[:10]) - timedelta(
-                days=int(self.config["cost_lookback_days"])
-            )
-            first = max(first, lookback)
+        first = look_back_days(
+            first,
+            self.get_context_state(context).get("replication_key_value"),
+            self.config["cost_lookback_days"],
+        )
         last = today()
         return (first, last) if first <= last else None
 

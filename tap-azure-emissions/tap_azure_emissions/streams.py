@@ -13,27 +13,24 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 import requests
+from carbon_taps_shared.messages import shown
+from carbon_taps_shared.validation import UnexpectedDataError
 from singer_sdk import typing as th
 from singer_sdk.pagination import BaseAPIPaginator
 
 from tap_azure_emissions.client import (
     ANSWER_HINT,
     AzureStream,
-    UnexpectedDataError,
     _CheckedPaginator,
     answer,
     number,
     objects,
-    shown,
     text,
 )
 
 PAGE_SIZE = 5000  # the API's maximum for ItemDetailsReport
 MAX_RANGE_MONTHS = 12  # dateRange end - start for the summary reports
 DECISIONS = "subscriptionAccessDecisionList"
-
-__all__ = ["UnexpectedDataError"]  # cost.py and tests import it from here
-
 
 class SkipTokenPaginator(_CheckedPaginator):
     """The answer's top-level `skipToken`; the next page is the same body plus that token."""

@@ -13,6 +13,7 @@ from typing import Any
 
 from carbon_taps_shared.config import endpoint_problem
 from carbon_taps_shared.listsettings import repeats
+from carbon_taps_shared.periods import look_back
 from carbon_taps_shared.tapbase import CarbonTap, TapUserError, resilience_settings
 from singer_sdk import Stream
 from singer_sdk import typing as th
@@ -21,7 +22,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from tap_azure_emissions.auth import ARM_SCOPE, AzureIdentityAuthenticator, make_credential
 from tap_azure_emissions.client import DataWindowStream, SubscriptionListStream
 from tap_azure_emissions.cost import CostDailyStream
-from tap_azure_emissions.periods import add_months, month_start, months_through
+from tap_azure_emissions.periods import month_start, months_through
 from tap_azure_emissions.streams import (
     ITEM_STREAMS,
     EmissionsMonthlyStream,
@@ -311,12 +312,7 @@ class TapAzureEmissions(CarbonTap):
         first, last = self.data_window
         if self.config.get("start_month"):
             first = max(first, month_start(date.fromisoformat(self.config["start_month"][:10])))
-        if bookmark:
-            back = add_months(
-                month_start(date.fromisoformat(str(bookmark)[:10])),
-                -int(self.config["lookback_months"]),
-            )
-            first = max(first, back)
+        first = look_back(first, bookmark, self.config["lookback_months"])
         return list(months_through(first, last)) if first <= last else []
 
     def note_access(self, decisions: Iterable[Mapping[str, Any]]) -> None:

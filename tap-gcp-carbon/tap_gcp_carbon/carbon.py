@@ -6,20 +6,16 @@ One definition serves both modes: BigQuery rows (RECORDs as nested dicts) and ex
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from carbon_taps_shared.tapbase import TapUserError
+from carbon_taps_shared.messages import shown
+from carbon_taps_shared.validation import UnexpectedDataError, finite_float
 from singer_sdk import typing as th
 
 from tap_gcp_carbon.identifiers import TableRef
-
-
-class UnexpectedDataError(TapUserError):
-    """A row the tap cannot load without inventing data."""
 
 
 @dataclass(frozen=True)
@@ -228,27 +224,19 @@ def _convert(value: Any, kind: str, column: str, where: str) -> Any:
                 raise TypeError(value)
             return int(value)
         if kind == "number":
-            if isinstance(value, bool):
-                raise TypeError(value)
-            number = float(value)
-            if not math.isfinite(number):
+            number = finite_float(value)
+            if number is None:
                 raise ValueError(value)
             return number
     except (TypeError, ValueError):
         raise UnexpectedDataError(
-            f"{where}: {column} is {_shown(value)}, not a {kind}; fix or re-export the data"
+            f"{where}: {column} is {shown(value)}, not a {kind}; fix or re-export the data"
         ) from None
     if not isinstance(value, str):
         raise UnexpectedDataError(
-            f"{where}: {column} is {_shown(value)}, not text; fix or re-export the data"
+            f"{where}: {column} is {shown(value)}, not text; fix or re-export the data"
         )
     return value
-
-
-def _shown(value: Any) -> str:
-    """A value as Python writes it (quotes show text), cut to fit in one line."""
-    text = " ".join(repr(value).split())
-    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def is_zero(record: Mapping[str, Any]) -> bool:
@@ -281,7 +269,7 @@ def to_record(row: Mapping[str, Any], where: str, *, from_file: bool = False) ->
     for name in ("usage_month", "billing_account_id", "service_id"):
         if record[name] is None:
             row_is = ", ".join(
-                f"{n} {_shown(record[n])}"
+                f"{n} {shown(record[n])}"
                 for n in ("usage_month", "billing_account_id", "project_id", "service_id")
             )
             raise UnexpectedDataError(

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import requests
 from carbon_taps_shared.errors import ErrorClass, ProviderError
 from carbon_taps_shared.google import PolicyRetry, classify_google, error_reason
+from carbon_taps_shared.messages import short
 from carbon_taps_shared.network import apply_environment
 from carbon_taps_shared.paging import PageGuard
 from carbon_taps_shared.ratelimit import TokenBucket
@@ -20,6 +21,7 @@ from carbon_taps_shared.redaction import default_redactor
 from carbon_taps_shared.retry import RetryPolicy
 from carbon_taps_shared.tapbase import TapUserError
 from carbon_taps_shared.telemetry import Telemetry
+from carbon_taps_shared.validation import UnexpectedDataError
 from google.api_core import exceptions as gexc
 from google.auth import exceptions as auth_exc
 from google.auth.transport.requests import AuthorizedSession, Request
@@ -277,10 +279,6 @@ class BigQueryReader:
         )
 
 
-class UnexpectedDataError(TapUserError):
-    """A BigQuery answer that is not the documented shape; the message names the stream."""
-
-
 class NotUtf8Answer(UnexpectedDataError):
     """Raised by the session hook below; the reader adds which stream asked."""
 
@@ -299,11 +297,6 @@ def _utf8_only(response: requests.Response, *args: Any, **kwargs: Any) -> reques
     return response
 
 
-def short(value: object, limit: int = 60) -> str:
-    text = " ".join(str(value).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _malformed(exc: BaseException, stream: str, operation: str, ref: TableRef) -> Exception:
     """A parse failure inside the client library means a malformed answer; anything else is a
     bug of the tap's own and keeps its traceback."""
@@ -316,7 +309,7 @@ def _malformed(exc: BaseException, stream: str, operation: str, ref: TableRef) -
         return exc
     return UnexpectedDataError(
         f"{stream}: the BigQuery {operation} answer for {ref} cannot be read "
-        f"({type(exc).__name__}: {short(exc)}); {MALFORMED_HINT}"
+        f"({type(exc).__name__}: {short(exc, 60)}); {MALFORMED_HINT}"
     )
 
 

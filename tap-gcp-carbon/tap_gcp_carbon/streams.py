@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from carbon_taps_shared.periods import look_back, month_start
 from carbon_taps_shared.tapbase import TapUserError
+from carbon_taps_shared.validation import UnexpectedDataError, finite_float
 from singer_sdk import Stream
 
 from tap_gcp_carbon import billing, carbon
-from tap_gcp_carbon.carbon import UnexpectedDataError
 from tap_gcp_carbon.files import list_files, read_rows
 from tap_gcp_carbon.identifiers import TableRef, check_table, dataset_ref, table_ref
 
@@ -22,15 +22,6 @@ if TYPE_CHECKING:
 # Rows land in the ingestion partition of their load day; the slack covers a partition day that
 # is not the UTC day (unverified for the billing export).
 PARTITION_SLACK = timedelta(days=2)
-
-
-def month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
-def add_months(month: date, count: int) -> date:
-    index = month.year * 12 + (month.month - 1) + count
-    return date(index // 12, index % 12 + 1, 1)
 
 
 def _midnight(day: date) -> datetime:
@@ -66,14 +57,9 @@ class CarbonFootprintStream(_GcpStream):
     schema = carbon.schema()
 
     def since(self, context: Mapping[str, Any] | None) -> date:
-        start = self._start_month()
-        bookmark = self._bookmark(context)
-        if bookmark:
-            lookback = add_months(
-                month_start(date.fromisoformat(bookmark[:10])), -self.config["lookback_months"]
-            )
-            start = max(start, lookback)
-        return start
+        return look_back(
+            self._start_month(), self._bookmark(context), self.config["lookback_months"]
+        )
 
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         since = self.since(context)
@@ -81,11 +67,7 @@ class CarbonFootprintStream(_GcpStream):
             records = self._from_files(since)
         else:
             records = self._from_bigquery(since)
-        count = 0
-        for record in records:
-            count += 1
-            yield record
-        self.tap.telemetry.record_records(provider="gcp", stream=self.name, count=count)
+        yield from self.tap.telemetry.counted(records, provider="gcp", stream=self.name)
 
     def _table(self, default_project: str) -> TableRef:
         project, dataset = dataset_ref(
@@ -218,11 +200,12 @@ class BillingUsageDailyStream(_GcpStream):
             floor = _midnight(min(days) - PARTITION_SLACK)
             params.append(ScalarQueryParameter("partition_floor", "TIMESTAMP", floor))
         sql = billing.aggregate_query(ref, partition_guard=guard)
-        count = 0
-        for row in reader.query(sql, params, stream=self.name, ref=ref, setting=setting):
-            count += 1
-            yield self._record(row, f"{self.name} {ref}")
-        self.tap.telemetry.record_records(provider="gcp", stream=self.name, count=count)
+        rows = reader.query(sql, params, stream=self.name, ref=ref, setting=setting)
+        yield from self.tap.telemetry.counted(
+            (self._record(row, f"{self.name} {ref}") for row in rows),
+            provider="gcp",
+            stream=self.name,
+        )
 
     def _record(self, row: Mapping[str, Any], where: str) -> dict[str, Any]:
         record = dict(row)
@@ -276,11 +259,8 @@ BILLING_TEXT = (
 
 
 def _finite(value: Any, name: str, where: str) -> float:
-    try:
-        number = math.nan if isinstance(value, bool) else float(value)
-    except (TypeError, ValueError):
-        number = math.nan
-    if not math.isfinite(number):
+    number = finite_float(value)
+    if number is None:
         raise UnexpectedDataError(
             f"{where}: {name} is {value!r:.40}, not a finite number; check "
             "billing_export_table is the standard usage cost export"

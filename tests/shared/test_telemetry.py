@@ -182,3 +182,26 @@ def test_console_exporter_keeps_stdout_clean() -> None:
     assert result.stdout == ""
     assert '"name": "console-span"' in result.stderr
     assert "tap-console" in result.stderr
+
+
+def test_counted_records_once_after_the_source_is_exhausted(otel) -> None:
+    telemetry, _, reader = otel
+    passed = telemetry.counted(iter(range(5)), provider="gcp", stream="s")
+    assert next(passed) == 0
+    assert "carbon_taps.records" not in _points(reader)  # nothing counted mid-read
+    assert list(passed) == [1, 2, 3, 4]
+    (records,) = _points(reader)["carbon_taps.records"]
+    assert records.value == 5
+    assert dict(records.attributes) == {"carbon_taps.provider": "gcp", "carbon_taps.stream": "s"}
+
+
+def test_counted_records_nothing_when_the_read_fails(otel) -> None:
+    telemetry, _, reader = otel
+
+    def failing():
+        yield 1
+        raise RuntimeError("broken page")
+
+    with pytest.raises(RuntimeError):
+        list(telemetry.counted(failing(), provider="aws", stream="s"))
+    assert "carbon_taps.records" not in _points(reader)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 
 
 def month_start(day: date) -> date:
@@ -25,3 +26,36 @@ def year_start(day: date) -> date:
 
 def add_years(year: date, count: int) -> date:
     return date(year.year + count, 1, 1)
+
+
+def add_days(day: date, count: int) -> date:
+    return day + timedelta(days=count)
+
+
+def _same_day(day: date) -> date:
+    return day
+
+
+def look_back(
+    first: date,
+    bookmark: object,
+    back: int,
+    *,
+    align: Callable[[date], date] = month_start,
+    shift: Callable[[date, int], date] = add_months,
+) -> date:
+    """Where an incremental run starts: ``back`` periods before the bookmark's period, but never
+    before ``first`` (the configured start). Providers restate recent periods, so each run
+    re-reads a few; the records' keys make the re-read an upsert. Without a bookmark: ``first``.
+
+    ``bookmark`` is a state value (ISO text or a date); periods are months unless ``align`` and
+    ``shift`` say otherwise (``year_start``/``add_years``, or ``look_back_days``).
+    """
+    if not bookmark:
+        return first
+    return max(first, shift(align(date.fromisoformat(str(bookmark)[:10])), -int(back)))
+
+
+def look_back_days(first: date, bookmark: object, days: int) -> date:
+    """``look_back`` in days, for daily data such as cost rows."""
+    return look_back(first, bookmark, days, align=_same_day, shift=add_days)

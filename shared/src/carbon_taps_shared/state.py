@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
+from carbon_taps_shared.messages import SHOWN_LIMIT, clip
+
 # Bookmarks are provider dates (months, usage days) or export timestamps; a day absorbs
 # providers that date usage in time zones ahead of UTC and any ordinary clock skew.
 CLOCK_SKEW = timedelta(days=1)
@@ -135,5 +137,5 @@ def _kind(value: Any) -> str:
 
 
 def _shown(value: Any) -> str:
-    text = json.dumps(value) if not isinstance(value, str) else repr(value)
-    return text if len(text) <= 40 else text[:39] + "…"
+    """A state value as it appears in the state file (text quoted), cut to fit in a message."""
+    return clip(json.dumps(value) if not isinstance(value, str) else repr(value), SHOWN_LIMIT)

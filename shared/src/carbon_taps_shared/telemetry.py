@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from opentelemetry import metrics, trace
+
+T = TypeVar("T")
 
 PREFIX = "carbon_taps."
 ATTR_PROVIDER = "carbon_taps.provider"
@@ -117,6 +119,20 @@ class Telemetry:
     def record_records(self, *, provider: str, stream: str | None, count: int) -> None:
         if count:
             self._records.add(count, _attributes(**{ATTR_PROVIDER: provider, ATTR_STREAM: stream}))
+
+    def counted(
+        self, records: Iterable[T], *, provider: str, stream: str | None
+    ) -> Iterator[T]:
+        """Pass ``records`` through, then count them in one metric update.
+
+        The count is recorded once the source is exhausted, not per record (a metric update per
+        row would cost more than the row), and not at all if the read fails part way.
+        """
+        count = 0
+        for record in records:
+            count += 1
+            yield record
+        self.record_records(provider=provider, stream=stream, count=count)
 
     def shutdown(self) -> None:
         """Flush what ``configure_from_env`` installed; a no-op otherwise."""
