@@ -32,6 +32,7 @@ ALL_STREAMS = {
         "emissions_by_location",
         "subscription_access",
         "cost_daily",
+        "usage_daily",
     },
     "tap-gcp-carbon": {"carbon_footprint", "billing_usage_daily"},
 }

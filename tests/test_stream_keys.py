@@ -61,6 +61,14 @@ KEYS = {
             "currency",
             "cost_type",
         ],
+        "usage_daily": [
+            "scope",
+            "usage_date",
+            "resource_location",
+            "meter",
+            "currency",
+            "cost_type",
+        ],
     },
     "tap-gcp-carbon": {
         "carbon_footprint": [

@@ -21,7 +21,7 @@ from singer_sdk.exceptions import ConfigValidationError
 
 from tap_azure_emissions.auth import ARM_SCOPE, AzureIdentityAuthenticator, make_credential
 from tap_azure_emissions.client import DataWindowStream, SubscriptionListStream
-from tap_azure_emissions.cost import CostDailyStream
+from tap_azure_emissions.cost import CostDailyStream, UsageDailyStream
 from tap_azure_emissions.periods import month_start, months_through
 from tap_azure_emissions.streams import (
     ITEM_STREAMS,
@@ -165,6 +165,14 @@ class TapAzureEmissions(CarbonTap):
             default=1.0,
             description="Pace of cost queries (each one month = 1 QPU; tenant quota 12 QPU/10 s, "
             "60/min, 600/h). 0 = unlimited.",
+        ),
+        th.Property(
+            "usage_quantities",
+            th.BooleanType,
+            default=False,
+            description="Read usage_daily: usage quantity and cost per location and meter, "
+            "for usage-based emission estimates (one more Cost Management query, 1 QPU, per "
+            "scope and month).",
         ),
         *resilience_settings(default_rps=10.0),
     ).to_dict()
@@ -342,7 +350,14 @@ class TapAzureEmissions(CarbonTap):
             EmissionsMonthlyStream(self),
             *(stream(self) for stream in ITEM_STREAMS),
             CostDailyStream(self),
+            UsageDailyStream(self),
         ]
+
+    def source_missing(self, stream_name: str) -> str | None:
+        """`usage_daily` spends a QPU per scope and month: read it only when asked for."""
+        if stream_name == "usage_daily" and not self.config.get("usage_quantities"):
+            return "set usage_quantities to read usage quantities per meter (for estimates)"
+        return None
 
 
 if __name__ == "__main__":

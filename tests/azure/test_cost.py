@@ -1,4 +1,5 @@
-"""cost_daily against the Cost Management fake: columns by name, paging, QPU throttling."""
+"""cost_daily and usage_daily against the Cost Management fake: columns by name, paging, QPU
+throttling, the query shapes the API accepts."""
 
 from __future__ import annotations
 
@@ -9,7 +10,16 @@ from urllib.parse import parse_qs
 
 from tap_azure_emissions.periods import months_through, today
 
-from tests.azure.conftest import COST_DAYS, COST_FIRST, EXECUTABLE, tap_config
+from tests.azure.conftest import (
+    CLIENT_ID,
+    COST_DAYS,
+    COST_FIRST,
+    EXECUTABLE,
+    TENANT,
+    make_fake,
+    tap_config,
+)
+from tests.conftest import TEST_SECRETS
 from tests.fakes.azure_data import CostRow
 
 STREAM = "cost_daily"
@@ -133,3 +143,106 @@ def test_billing_scopes_from_settings_replace_the_subscriptions(fake, tap_runner
     assert {r["scope"] for r in records} == {scope}
     total = sum(Decimal(repr(r["cost"])) for r in records)
     assert total == sum(Decimal(repr(r.cost)) for r in fake.cost_rows)
+
+
+USAGE = "usage_daily"
+USAGE_KEY = ("scope", "usage_date", "resource_location", "meter", "currency", "cost_type")
+
+
+def usage_expected(rows: list[CostRow]) -> dict[tuple, tuple[Decimal, Decimal]]:
+    totals: dict[tuple, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    for r in rows:
+        key = (f"subscriptions/{r.subscription_id}", r.day.isoformat(), r.location, r.meter)
+        totals[key][0] += Decimal(repr(r.quantity))
+        totals[key][1] += Decimal(repr(r.cost))
+    return {k: (round(q, 6), round(c, 6)) for k, (q, c) in totals.items()}
+
+
+def test_usage_daily_sums_quantity_and_cost_per_location_and_meter(fake, tap_runner):
+    run = tap_runner(EXECUTABLE, tap_config(fake, usage_quantities=True))
+    assert run.returncode == 0, run.stderr[-3000:]
+    records = run.records(USAGE)
+    keys = [tuple(r[k] for k in USAGE_KEY) for r in records]
+    assert len(keys) == len(set(keys))
+    got = {
+        (r["scope"], r["usage_date"], r["resource_location"], r["meter"]): (
+            round(Decimal(repr(r["usage_quantity"])), 6),
+            round(Decimal(repr(r["cost"])), 6),
+        )
+        for r in records
+    }
+    assert got == usage_expected(fake.cost_rows)
+    assert {r["meter"] for r in records} == {r.meter for r in fake.cost_rows} != {""}
+    # cost_daily still reads the same money, grouped by service
+    assert loaded(run.records(STREAM)) == expected(fake.cost_rows)
+    usage_queries = [
+        r.json()["dataset"]
+        for r in fake.cost_requests()
+        if "$skiptoken" not in r.query
+        and [g["name"] for g in r.json()["dataset"]["grouping"]] == ["ResourceLocation", "Meter"]
+    ]
+    # one query (1 QPU) per scope and month, as cost_daily
+    months = len(list(months_through(COST_FIRST.replace(day=1), today())))
+    assert len(usage_queries) == len(fake.subscriptions) * months
+    assert all(
+        sorted(m["name"] for m in q["aggregation"].values()) == ["Cost", "UsageQuantity"]
+        for q in usage_queries
+    )
+
+
+def test_usage_daily_is_off_unless_asked_for_and_then_costs_no_query(fake, tap_runner):
+    run = tap_runner(EXECUTABLE, tap_config(fake))
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.records(USAGE) == []
+    assert "Stream usage_daily skipped: set usage_quantities" in run.stderr
+    groupings = {
+        tuple(g["name"] for g in r.json()["dataset"]["grouping"]) for r in fake.cost_requests()
+    }
+    assert groupings == {("ResourceLocation", "ServiceName")}
+
+
+def test_the_fake_refuses_what_the_query_api_refuses(fake):
+    """Three groupings, UnitOfMeasure outside a Customer Agreement, a third aggregation."""
+    import requests
+
+    from tests.fakes.azure_arm import AzureFake
+
+    def post(server: AzureFake, grouping: list[str], measures: list[str]) -> int:
+        token = requests.post(
+            f"{server.url}/{TENANT}/oauth2/v2.0/token",
+            data={
+                "client_id": CLIENT_ID,
+                "client_secret": TEST_SECRETS["azure_client_secret"],
+                "grant_type": "client_credentials",
+                "scope": "https://management.azure.com/.default",
+            },
+            verify=server.ca_file,
+            timeout=10,
+        ).json()["access_token"]
+        body = {
+            "type": "ActualCost",
+            "timeframe": "Custom",
+            "timePeriod": {"from": "2026-01-20T00:00:00Z", "to": "2026-01-31T23:59:59Z"},
+            "dataset": {
+                "granularity": "Daily",
+                "aggregation": {
+                    f"m{i}": {"name": m, "function": "Sum"} for i, m in enumerate(measures)
+                },
+                "grouping": [{"type": "Dimension", "name": g} for g in grouping],
+            },
+        }
+        return requests.post(
+            f"{server.url}/subscriptions/{server.subscriptions[0]}"
+            "/providers/Microsoft.CostManagement/query?api-version=2025-03-01",
+            json=body,
+            headers={"Authorization": f"Bearer {token}"},
+            verify=server.ca_file,
+            timeout=10,
+        ).status_code
+
+    assert post(fake, ["ResourceLocation", "Meter"], ["Cost", "UsageQuantity"]) == 200
+    assert post(fake, ["ResourceLocation", "Meter", "ServiceName"], ["Cost"]) == 400
+    assert post(fake, ["Meter", "UnitOfMeasure"], ["Cost"]) == 400
+    assert post(fake, ["Meter"], ["Cost", "UsageQuantity", "PreTaxCost"]) == 400
+    with make_fake(agreement="MCA", cost_page_size=7) as mca:
+        assert post(mca, ["Meter", "UnitOfMeasure"], ["Cost", "UsageQuantity"]) == 200

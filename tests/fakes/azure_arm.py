@@ -90,12 +90,17 @@ COST_GROUPINGS = {
     "ResourceType",
     "ResourceId",
     "MeterCategory",
+    "MeterSubcategory",
+    "Meter",
     "ServiceName",
     "ServiceTier",
     "SubscriptionId",
     "SubscriptionName",
     "ChargeType",
 }
+# Groupable on Microsoft Customer Agreements only (an EA answers 400 Invalid dataset grouping).
+MCA_GROUPINGS = {"UnitOfMeasure", "ServiceFamily", "Product"}
+COST_MEASURES = {"Cost", "PreTaxCost", "UsageQuantity"}
 QPU_HEADER = "x-ms-ratelimit-microsoft.costmanagement-qpu-retry-after"
 # How paging ends (`paging=`, `--paging`), for item-details `skipToken`, Cost Management and
 # subscriptions `nextLink` alike: "normal"; "cycle", the last page points at the second page
@@ -162,8 +167,10 @@ class AzureFake(JsonFake):
         faults: Faults | None = None,
         short_token_lifetime: float = 2,
         paging: str = "normal",
+        agreement: str = "EA",
     ) -> None:
         super().__init__(faults)
+        self.agreement = agreement  # "EA" or "MCA": which groupings Cost Management accepts
         if paging not in PAGING:
             raise ValueError(f"unknown paging {paging!r}; known: {PAGING}")
         self.paging = paging  # see PAGING
@@ -667,13 +674,19 @@ class AzureFake(JsonFake):
             raise ArmError(400, "BadRequest", "This fake serves Daily granularity only")
         grouping = dataset.get("grouping") or []
         names = [g.get("name") for g in grouping if g.get("type") == "Dimension"]
-        if len(grouping) > 2 or len(names) != len(grouping) or not set(names) <= COST_GROUPINGS:
+        groupable = COST_GROUPINGS | (MCA_GROUPINGS if self.agreement == "MCA" else set())
+        if len(grouping) > 2 or len(names) != len(grouping) or not set(names) <= groupable:
             raise ArmError(400, "BadRequest", "Invalid dataset grouping")
         aggregation = dataset.get("aggregation") or {}
-        if len(aggregation) != 1:
-            raise ArmError(400, "BadRequest", "This fake serves exactly one aggregation")
-        (measure,) = aggregation.values()
-        if measure.get("name") not in ("Cost", "PreTaxCost") or measure.get("function") != "Sum":
+        if not 1 <= len(aggregation) <= 2:  # "up to 2 aggregation clauses"
+            raise ArmError(400, "BadRequest", "Invalid dataset aggregation")
+        measures = [m.get("name") for m in aggregation.values() if isinstance(m, dict)]
+        if (
+            len(measures) != len(aggregation)
+            or not set(measures) <= COST_MEASURES
+            or len(set(measures)) != len(measures)
+            or any(m.get("function") != "Sum" for m in aggregation.values())
+        ):
             raise ArmError(400, "BadRequest", "Invalid aggregation")
         rows = [
             r
@@ -681,22 +694,27 @@ class AzureFake(JsonFake):
             if (subscription is None or r.subscription_id == subscription)
             and first.date() <= r.day <= last.date()
         ]
-        sums: dict[tuple, float] = defaultdict(float)
+        sums: dict[tuple, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         for r in rows:
             dims = {
                 "ResourceLocation": r.location,
                 "ServiceName": r.service,
+                "MeterCategory": r.service,
+                "Meter": r.meter,
+                "UnitOfMeasure": r.unit,
                 "SubscriptionId": r.subscription_id,
             }
             key = (int(r.day.strftime("%Y%m%d")), *(dims.get(n, "") for n in names), r.currency)
-            sums[key] += r.cost
+            for measure in measures:
+                sums[key][measure] += r.quantity if measure == "UsageQuantity" else r.cost
         # Column order is the service's, not the request's: callers must map by name.
-        columns = ["UsageDate", measure["name"], *reversed(names), "Currency"]
+        columns = ["UsageDate", *measures, *reversed(names), "Currency"]
         table = []
         for key in sorted(sums):
             day, *dims, currency = key
             by_name = dict(zip(names, dims, strict=True))
-            values = {"UsageDate": day, measure["name"]: round(sums[key], 6), "Currency": currency}
+            values = {"UsageDate": day, "Currency": currency}
+            values.update({m: round(v, 6) for m, v in sums[key].items()})
             table.append([values.get(c, by_name.get(c)) for c in columns])
         if not table:
             return Reply(204, None)  # the service answers an empty period with No Content
@@ -721,7 +739,7 @@ class AzureFake(JsonFake):
                 "columns": [
                     {
                         "name": c,
-                        "type": "Number" if c in ("UsageDate", measure["name"]) else "String",
+                        "type": "Number" if c in ("UsageDate", *measures) else "String",
                     }
                     for c in columns
                 ],

@@ -12,12 +12,15 @@ The files are in the APIs' own formats:
   resource's normalized usage (`normalizedUsage`, behind `carbonIntensity`) — the finest grain
   the API reports, from which the fake aggregates every report.
 - `cost_daily.json`: a Cost Management query answer (`properties.columns` / `rows`) grouped by
-  SubscriptionId, ResourceLocation and ServiceName per UsageDate.
+  SubscriptionId, ResourceLocation, ServiceName and Meter per UsageDate, with Cost and
+  UsageQuantity. Each service is billed on one meter (`azure_meters.csv`, beside this file):
+  the quantity is the cost divided by the meter's stated unit price, so usage and cost agree.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import random
 import uuid
@@ -46,6 +49,13 @@ NAME_PREFIXES = {
     "Microsoft.Web/sites": "app",
 }
 CURRENCIES = ("EUR", "USD")
+METERS_FILE = Path(__file__).with_name("azure_meters.csv")
+
+
+def meters() -> dict[str, dict[str, str]]:
+    """Service -> its sample meter, unit of measure and unit price (`azure_meters.csv`)."""
+    with METERS_FILE.open(newline="") as handle:
+        return {row["service"]: row for row in csv.DictReader(handle)}
 
 
 @dataclass(frozen=True)
@@ -112,6 +122,28 @@ class CostRow:
     service: str
     cost: float
     currency: str
+    meter: str = ""
+    unit: str = ""
+    quantity: float = 0.0
+
+
+def priced(row: CostRow) -> CostRow:
+    """`row` on its service's sample meter, with the usage quantity its cost buys."""
+    meter = meters().get(row.service)
+    if meter is None:
+        return row
+    quantity = round(row.cost / float(meter["unit_price"]), 6)
+    return CostRow(
+        row.day,
+        row.subscription_id,
+        row.location,
+        row.service,
+        row.cost,
+        row.currency,
+        meter["meter"],
+        meter["unit_of_measure"],
+        quantity,
+    )
 
 
 def subscription_ids(count: int, seed: int = 11) -> list[str]:
@@ -186,7 +218,8 @@ def synthetic_cost_rows(
         for offset in range(days):
             day = first + timedelta(days=offset)
             for loc, service in places:
-                rows.append(CostRow(day, sub, loc, service, round(rng.uniform(0, 40), 4), currency))
+                cost = round(rng.uniform(0, 40), 4)
+                rows.append(priced(CostRow(day, sub, loc, service, cost, currency)))
     return rows
 
 
@@ -195,13 +228,15 @@ COST_COLUMNS = [
     "SubscriptionId",
     "ResourceLocation",
     "ServiceName",
+    "Meter",
     "Cost",
+    "UsageQuantity",
     "Currency",
 ]
 
 
 def cost_answer(rows: list[CostRow]) -> dict[str, Any]:
-    types = {"UsageDate": "Number", "Cost": "Number"}
+    types = {"UsageDate": "Number", "Cost": "Number", "UsageQuantity": "Number"}
     return {
         "properties": {
             "columns": [{"name": c, "type": types.get(c, "String")} for c in COST_COLUMNS],
@@ -211,7 +246,9 @@ def cost_answer(rows: list[CostRow]) -> dict[str, Any]:
                     r.subscription_id,
                     r.location,
                     r.service,
+                    r.meter,
                     r.cost,
+                    r.quantity,
                     r.currency,
                 ]
                 for r in rows
@@ -226,17 +263,27 @@ def cost_rows_from_answer(answer: dict[str, Any]) -> list[CostRow]:
     for values in answer["properties"]["rows"]:
         row = dict(zip(names, values, strict=True))
         day = str(row["UsageDate"])
-        rows.append(
-            CostRow(
-                date(int(day[:4]), int(day[4:6]), int(day[6:])),
-                row["SubscriptionId"],
-                row["ResourceLocation"],
-                row["ServiceName"],
-                row["Cost"],
-                row["Currency"],
-            )
+        cost = CostRow(
+            date(int(day[:4]), int(day[4:6]), int(day[6:])),
+            row["SubscriptionId"],
+            row["ResourceLocation"],
+            row["ServiceName"],
+            row["Cost"],
+            row["Currency"],
         )
+        # Older sample files carry no meter: price them on the service's sample meter.
+        if "Meter" in row:
+            unit = meters().get(cost.service, {}).get("unit_of_measure", "")
+            cost = CostRow(*astuple_fields(cost), row["Meter"], unit, row["UsageQuantity"])
+        else:
+            cost = priced(cost)
+        rows.append(cost)
     return rows
+
+
+def astuple_fields(row: CostRow) -> tuple:
+    """The day-to-currency fields of a cost row, in order."""
+    return (row.day, row.subscription_id, row.location, row.service, row.cost, row.currency)
 
 
 def write_sample(out: Path, *, subscriptions: int, first_month: date, months: int) -> None:
