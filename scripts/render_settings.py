@@ -32,11 +32,16 @@ def settings_table(tap: str) -> str:
 
 def render(text: str) -> str:
     for tap in TAPS:
-        start, end = f"<!-- settings:{tap}:start -->", f"<!-- settings:{tap}:end -->"
-        pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
-        replacement = f"{start}\n{settings_table(tap)}\n{end}"
-        text = pattern.sub(lambda _, r=replacement: r, text)
+        text = _replace_block(text, tap, settings_table(tap))
     return text
+
+
+def _replace_block(text: str, tap: str, table: str) -> str:
+    """Replace what stands between the tap's markers; the table is inserted as is, not as a
+    regex template (it holds backslashes)."""
+    start, end = f"<!-- settings:{tap}:start -->", f"<!-- settings:{tap}:end -->"
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
+    return pattern.sub(lambda _match: f"{start}\n{table}\n{end}", text)
 
 
 def main() -> int:

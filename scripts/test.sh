@@ -7,6 +7,9 @@ bash "$ROOT/scripts/ensure_postgres.sh"
 cd "$ROOT"
 echo "==> ruff"
 uv run --frozen ruff check .
+uv run --frozen ruff format --check .
+echo "==> mypy"
+uv run --frozen mypy
 echo "==> pytest"
 CARBON_TAPS_REQUIRE_POSTGRES=1 uv run --frozen pytest "$@"
 echo "==> the taps on the lowest singer-sdk the range allows"

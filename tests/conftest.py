@@ -103,10 +103,7 @@ def run_tap(
         command, capture_output=True, text=True, env=run_env, timeout=timeout, check=False
     )
     CAPTURED_OUTPUT.extend((done.stdout, done.stderr))
-    messages = []
-    for line in done.stdout.splitlines():
-        if line.startswith('{"type"'):
-            messages.append(json.loads(line))
+    messages = [json.loads(line) for line in done.stdout.splitlines() if line.startswith('{"type"')]
     return TapRun(done.returncode, done.stdout, done.stderr, messages)
 
 
@@ -124,7 +121,7 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def moto_endpoint():
-    """moto in server mode (real HTTP, AWS wire formats) for S3 and STS, one per test session."""
+    """Moto in server mode (real HTTP, AWS wire formats) for S3 and STS, one per test session."""
     from moto.server import ThreadedMotoServer
 
     port = free_port()

@@ -29,6 +29,8 @@ MANIFEST_SUFFIX = "Manifest.json"
 
 @dataclass(frozen=True)
 class ExportFile:
+    """One data file of the export: its key, partition and format."""
+
     info: FileInfo
     uri: str
     model_version: str
@@ -42,11 +44,13 @@ class ExportFile:
 
 
 def file_format(key: str) -> str | None:
+    """The data format of a key (by its ending), or None for a file that is not data."""
     name = key.rsplit("/", 1)[-1].lower()
     return next((fmt for suffix, fmt in FORMATS.items() if name.endswith(suffix)), None)
 
 
 def partition_of(key: str) -> tuple[str, str] | None:
+    """(billing period, execution) of a key inside the export's layout, else None."""
     match = PARTITION.search(key)
     return (match["model"], match["period"]) if match else None
 

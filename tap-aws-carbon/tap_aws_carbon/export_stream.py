@@ -26,6 +26,8 @@ TYPES = {"string": th.StringType, "number": th.NumberType, "date-time": th.DateT
 
 @dataclass(frozen=True)
 class Column:
+    """One export column as the bundled column table describes it."""
+
     name: str
     type: str
     required: bool
@@ -43,7 +45,7 @@ def export_columns() -> tuple[Column, ...]:
 
 
 def _schema() -> dict[str, Any]:
-    properties = [
+    properties: list[th.Property[Any]] = [
         th.Property(c.name, TYPES[c.type], required=c.required, description=c.description)
         for c in export_columns()
     ]
@@ -91,9 +93,11 @@ class CarbonEmissionsExportStream(Stream):
 
     @property
     def tap(self) -> TapAwsCarbon:
-        return self._tap  # type: ignore[return-value]
+        """The tap that built this stream, for its export source."""
+        return self._tap  # type: ignore[return-value]  # SDK types it Tap; only this tap builds it
 
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
+        """Records of every file of the current delivery of each period from the bookmark on."""
         source = self.tap.export_source(self.name)
         state = self.get_context_state(context)
         done: dict[str, str] = state.setdefault("files", {})

@@ -30,19 +30,26 @@ class FileInfo:
 
 
 class ExportSource(Protocol):
+    """Where the export's files live: a local folder or an S3 prefix."""
+
     uri: str
     setting: str  # the tap setting that names this root, for messages
     spools: bool  # local_copy writes a temporary copy (disk use grows with files held at once)
 
-    def list(self) -> Iterator[FileInfo]: ...
+    def list(self) -> Iterator[FileInfo]:
+        """Every file below the root."""
 
-    def open(self, key: str) -> Any: ...  # context manager yielding a binary stream
+    def open(self, key: str) -> Any:
+        """A context manager yielding the file as a binary stream."""
 
-    def local_copy(self, key: str) -> Any: ...  # context manager yielding a seekable path
+    def local_copy(self, key: str) -> Any:
+        """A context manager yielding a seekable local path of the file."""
 
-    def uri_of(self, key: str) -> str: ...
+    def uri_of(self, key: str) -> str:
+        """The file's URI, for messages."""
 
-    def key_of(self, uri: str) -> str | None: ...
+    def key_of(self, uri: str) -> str | None:
+        """The key of a URI below the root, else None."""
 
 
 class LocalSource:
@@ -61,6 +68,7 @@ class LocalSource:
             )
 
     def list(self) -> Iterator[FileInfo]:
+        """Every file below the folder."""
         for folder, _dirs, files in os.walk(self.root):
             for name in sorted(files):
                 path = Path(folder) / name
@@ -70,14 +78,17 @@ class LocalSource:
 
     @contextmanager
     def open(self, key: str) -> Iterator[IO[bytes]]:
+        """The file, opened for reading bytes."""
         with (self.root / key).open("rb") as handle:
             yield handle
 
     @contextmanager
     def local_copy(self, key: str) -> Iterator[Path]:
+        """The file itself: it is already local."""
         yield self.root / key
 
     def uri_of(self, key: str) -> str:
+        """The file's path as a URI."""
         return str(self.root / key)
 
     def key_of(self, uri: str) -> str | None:
@@ -104,6 +115,7 @@ class S3Source:
         return f"{self.prefix}/{key}" if self.prefix else key
 
     def list(self) -> Iterator[FileInfo]:
+        """Every object below the prefix, through the shared page guard."""
         paginator = self._client.get_paginator("list_objects_v2")
         start = f"{self.prefix}/" if self.prefix else ""
         # botocore's paginator catches only a token repeated twice in a row.
@@ -120,6 +132,7 @@ class S3Source:
 
     @contextmanager
     def open(self, key: str) -> Iterator[IO[bytes]]:
+        """The object's body as a stream."""
         resource = f"arn:aws:s3:::{self.bucket}/{self._full(key)}"
         with self._errors("GetObject", "s3:GetObject", resource):
             body = self._client.get_object(Bucket=self.bucket, Key=self._full(key))["Body"]
@@ -138,9 +151,11 @@ class S3Source:
             yield Path(spool.name)
 
     def uri_of(self, key: str) -> str:
+        """The object's s3:// URI."""
         return f"s3://{self.bucket}/{self._full(key)}"
 
     def key_of(self, uri: str) -> str | None:
+        """The key of an s3:// URI below the prefix, else None."""
         return _suffix_key(uri, f"s3://{self.bucket}/{self.prefix}".rstrip("/"))
 
     @contextmanager

@@ -159,7 +159,7 @@ class _SustainabilityStream(Stream):
 
     @property
     def tap(self) -> TapAwsCarbon:
-        return self._tap  # type: ignore[return-value]
+        return self._tap  # type: ignore[return-value]  # SDK types it Tap; only this tap builds it
 
     @staticmethod
     def _align(day: date) -> date:
@@ -167,7 +167,7 @@ class _SustainabilityStream(Stream):
         raise NotImplementedError
 
     @staticmethod
-    def _shift(start: date, count: int) -> date:
+    def _shift(start: date, count: int, /) -> date:
         """The first day of the period `count` periods after the one starting at `start`."""
         raise NotImplementedError
 

@@ -88,6 +88,7 @@ class AzureIdentityAuthenticator(APIAuthenticatorBase):
         return True
 
     def authenticate_request(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        """Add the bearer token of the run's credential."""
         try:
             token = self.credential.get_token(self.scope)
         except Exception as exc:  # azure-identity's errors; it already retried transient ones

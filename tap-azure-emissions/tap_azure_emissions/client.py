@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, overload
 from urllib.parse import urlsplit
 
 import requests
@@ -20,9 +20,10 @@ from carbon_taps_shared.retry import RetryingRESTMixin, RetryPolicy
 from carbon_taps_shared.telemetry import Telemetry
 from carbon_taps_shared.validation import UnexpectedDataError, is_finite_json_number
 from singer_sdk import typing as th
-from singer_sdk.authenticators import APIAuthenticatorBase
 from singer_sdk.pagination import BaseAPIPaginator
 from singer_sdk.streams import RESTStream
+
+from tap_azure_emissions.auth import AzureIdentityAuthenticator
 
 if TYPE_CHECKING:
     from tap_azure_emissions.tap import TapAzureEmissions
@@ -80,6 +81,12 @@ def objects(
     return items
 
 
+@overload
+def text(item: Mapping[str, Any], key: str, where: str, *, required: Literal[True]) -> str: ...
+@overload
+def text(
+    item: Mapping[str, Any], key: str, where: str, *, required: bool = False
+) -> str | None: ...
 def text(item: Mapping[str, Any], key: str, where: str, *, required: bool = False) -> str | None:
     """A text field of an answer item: a string, or None when absent (and not required).
 
@@ -165,6 +172,7 @@ class NextLinkPaginator(_CheckedPaginator):
     """ARM paging: the answer's `nextLink` (top level or under `properties`) is the next URL."""
 
     def pointer(self, response: requests.Response) -> Any:
+        """The answer's next-page pointer, if any."""
         body = answer(response, self.where)
         properties = body.get("properties")
         if "nextLink" not in body and isinstance(properties, Mapping):
@@ -184,10 +192,12 @@ class AzureStream(RetryingRESTMixin, RESTStream):
 
     @property
     def tap(self) -> TapAzureEmissions:
-        return self._tap  # type: ignore[return-value]
+        """The tap that built this stream, for the run's services."""
+        return self._tap  # type: ignore[return-value]  # SDK types it Tap; only this tap builds it
 
     @property
     def url_base(self) -> str:
+        """The ARM endpoint from the settings."""
         return str(self.config.get("arm_endpoint") or DEFAULT_ARM_ENDPOINT).rstrip("/")
 
     @property
@@ -199,26 +209,32 @@ class AzureStream(RetryingRESTMixin, RESTStream):
         return session
 
     @property
-    def authenticator(self) -> APIAuthenticatorBase:
+    def authenticator(self) -> AzureIdentityAuthenticator:
+        """The run's one credential."""
         return self.tap.authenticator
 
     @property
     def retry_policy(self) -> RetryPolicy:
+        """The run's retry policy."""
         return self.tap.retry_policy
 
     @property
-    def rate_limiter(self) -> TokenBucket:  # type: ignore[override]
+    def rate_limiter(self) -> TokenBucket:  # type: ignore[override]  # property for mixin attribute
+        """The run's request pacer."""
         return self.tap.rate_limiter
 
     @property
-    def telemetry(self) -> Telemetry:  # type: ignore[override]
+    def telemetry(self) -> Telemetry:  # type: ignore[override]  # property for mixin attribute
+        """The run's telemetry."""
         return self.tap.telemetry
 
     @property
     def timeout(self) -> int:
+        """Seconds each request may take."""
         return int(self.config["request_timeout_seconds"])
 
     def get_new_paginator(self) -> BaseAPIPaginator | None:
+        """None: streams that page say how."""
         return None
 
     def request_decorator(self, func: Callable[..., R]) -> Callable[..., R]:
@@ -284,18 +300,22 @@ class SubscriptionListStream(AzureStream):
     bad_request_hint = "check arm_endpoint"
 
     def get_url_params(self, context: Any, next_page_token: Any) -> dict[str, Any]:
+        """The API version on the first page; a nextLink carries its own."""
         return {} if next_page_token else {"api-version": SUBSCRIPTIONS_API_VERSION}
 
     def get_http_request(self, *, page: Any) -> Any:
+        """The first page's request, or the nextLink as it is."""
         request = super().get_http_request(page=page)
         if page.next_page_token:
             request.url = page.next_page_token
         return request
 
     def get_new_paginator(self) -> BaseAPIPaginator:
+        """Pages by nextLink, checked to stay on the ARM endpoint."""
         return NextLinkPaginator(f"{self.name} (the subscriptions list)", self.url_base)
 
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
+        """The subscriptions of one page, each with its id checked."""
         where = f"{self.name} (the subscriptions list)"
         for item in objects(answer(response, where), "value", where, required=True):
             text(item, "subscriptionId", where, required=True)
@@ -313,7 +333,9 @@ class DataWindowStream(AzureStream):
     ).to_dict()
 
     def get_url_params(self, context: Any, next_page_token: Any) -> dict[str, Any]:
+        """The Carbon API version from the settings."""
         return {"api-version": self.config["api_version"]}
 
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
+        """The one answer object, checked to be an object."""
         yield answer(response, "the Carbon API's data window")

@@ -28,4 +28,5 @@ def month_segments(first: date, last: date) -> Iterator[tuple[date, date]]:
 
 
 def today() -> date:
+    """Today in UTC, the calendar the Carbon API's months follow."""
     return datetime.now(UTC).date()

@@ -32,10 +32,12 @@ PAGE_SIZE = 5000  # the API's maximum for ItemDetailsReport
 MAX_RANGE_MONTHS = 12  # dateRange end - start for the summary reports
 DECISIONS = "subscriptionAccessDecisionList"
 
+
 class SkipTokenPaginator(_CheckedPaginator):
     """The answer's top-level `skipToken`; the next page is the same body plus that token."""
 
     def pointer(self, response: requests.Response) -> Any:
+        """The answer's top-level skipToken, if any."""
         return answer(response, self.where).get("skipToken")
 
 
@@ -159,6 +161,7 @@ class EmissionsMonthlyStream(_CarbonReportStream):
     ).to_dict()
 
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
+        """One record per month, scope and subscription, from the look-back month on."""
         months = self.months(context)
         if not months:
             self.logger.info("No month to read for %s.", self.name)
@@ -176,8 +179,9 @@ class EmissionsMonthlyStream(_CarbonReportStream):
                         "subscriptionList": [subscription],
                         "carbonScopeList": [scope],
                     }
-                    for item in self.fetch(body):
-                        rows.append(self._record(item, scope, subscription, months))
+                    rows.extend(
+                        self._record(item, scope, subscription, months) for item in self.fetch(body)
+                    )
         rows.sort(key=lambda r: (r["month"], r["subscription_id"], r["scope"]))
         self.telemetry.record_records(provider="azure", stream=self.name, count=len(rows))
         yield from rows
@@ -188,7 +192,7 @@ class EmissionsMonthlyStream(_CarbonReportStream):
         where = f"{self.name}: subscription {subscription} {scope}"
         raw = item.get("date")
         try:
-            month = date.fromisoformat(raw[:10]).replace(day=1)  # type: ignore[index]
+            month = date.fromisoformat(raw[:10]).replace(day=1)  # type: ignore[index]  # non-text: TypeError below
         except (TypeError, ValueError):
             raise UnexpectedDataError(
                 f"{where}: a MonthlySummaryData row has no valid `date` ({shown(raw)}); check "
@@ -232,8 +236,11 @@ class _ItemDetailsStream(_CarbonReportStream):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "category" in cls.__dict__:
-            cls.primary_keys = ("month", "scope", *cls.identity)
-            cls.schema = th.PropertiesList(
+            # singer-sdk declares both as properties; a class attribute overrides them here as
+            # it does in a class body (where mypy accepts it).
+            keys = ("month", "scope", *cls.identity)
+            cls.primary_keys = keys  # type: ignore[method-assign,assignment]  # SDK property
+            cls.schema = th.PropertiesList(  # type: ignore[method-assign,assignment]  # SDK property
                 MONTH,
                 SCOPE,
                 *cls.extra_properties,
@@ -357,6 +364,8 @@ SUBSCRIPTION_ID = th.Property(
 
 
 class EmissionsBySubscriptionStream(_ItemDetailsStream):
+    """`emissions_by_subscription`: ItemDetailsReport by subscription."""
+
     name = "emissions_by_subscription"
     category = "Subscription"
     identity = ("subscription_id",)
@@ -365,11 +374,14 @@ class EmissionsBySubscriptionStream(_ItemDetailsStream):
     )
 
     def identify(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        """The key columns of one item row."""
         found = _first_text(item.get("subscriptionId"), item.get("itemName"))
         return {"subscription_id": _lower(found)}
 
 
 class EmissionsByResourceGroupStream(_ItemDetailsStream):
+    """`emissions_by_resource_group`: ItemDetailsReport by resource group."""
+
     name = "emissions_by_resource_group"
     category = "ResourceGroup"
     identity = ("resource_group_url",)
@@ -385,6 +397,7 @@ class EmissionsByResourceGroupStream(_ItemDetailsStream):
     )
 
     def identify(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        """The key columns of one item row."""
         return {
             "resource_group_url": _lower(item.get("resourceGroupUrl")),
             "subscription_id": _lower(item.get("subscriptionId")),
@@ -392,6 +405,8 @@ class EmissionsByResourceGroupStream(_ItemDetailsStream):
 
 
 class EmissionsByResourceStream(_ItemDetailsStream):
+    """`emissions_by_resource`: ItemDetailsReport by resource."""
+
     name = "emissions_by_resource"
     category = "Resource"
     identity = ("resource_id",)
@@ -409,6 +424,7 @@ class EmissionsByResourceStream(_ItemDetailsStream):
     )
 
     def identify(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        """The key columns of one item row."""
         return {
             "resource_id": _lower(item.get("resourceId")),
             "subscription_id": _lower(item.get("subscriptionId")),
@@ -419,6 +435,8 @@ class EmissionsByResourceStream(_ItemDetailsStream):
 
 
 class EmissionsByResourceTypeStream(_ItemDetailsStream):
+    """`emissions_by_resource_type`: ItemDetailsReport by resource type."""
+
     name = "emissions_by_resource_type"
     category = "ResourceType"
     identity = ("resource_type",)
@@ -432,10 +450,13 @@ class EmissionsByResourceTypeStream(_ItemDetailsStream):
     )
 
     def identify(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        """The key columns of one item row."""
         return {"resource_type": _lower(item.get("itemName"))}
 
 
 class EmissionsByLocationStream(_ItemDetailsStream):
+    """`emissions_by_location`: ItemDetailsReport by location."""
+
     name = "emissions_by_location"
     category = "Location"
     identity = ("location",)
@@ -449,6 +470,7 @@ class EmissionsByLocationStream(_ItemDetailsStream):
     )
 
     def identify(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        """The key columns of one item row."""
         return {"location": _lower(item.get("itemName"))}
 
 
@@ -486,6 +508,7 @@ class SubscriptionAccessStream(_CarbonReportStream):
     ).to_dict()
 
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
+        """The access decisions of one answer, noted on the tap for the chunk planning."""
         found = decisions(answer(response, self.name), self.name)
         self.tap.note_access(found)
         yield from found
@@ -503,6 +526,7 @@ class SubscriptionAccessStream(_CarbonReportStream):
             yield from self.fetch(body)
 
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
+        """One record per access decision the run was given."""
         for decision in self.tap.access_decisions:
             yield {
                 "checked_at": self.tap.run_started_at,

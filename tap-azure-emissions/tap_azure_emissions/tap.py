@@ -247,6 +247,7 @@ class TapAzureEmissions(CarbonTap):
 
     @cached_property
     def subscriptions(self) -> list[str]:
+        """The subscriptions to read: the configured ones, else every one the identity lists."""
         configured = self.config.get("subscription_ids")
         if configured:
             ids = [str(s).lower() for s in configured]
@@ -272,6 +273,7 @@ class TapAzureEmissions(CarbonTap):
 
     @cached_property
     def subscription_chunks(self) -> list[list[str]]:
+        """The subscriptions in chunks the API accepts (at most 100 each)."""
         ids, size = self.subscriptions, MAX_SUBSCRIPTIONS_PER_REQUEST
         return [ids[i : i + size] for i in range(0, len(ids), size)]
 
@@ -288,6 +290,8 @@ class TapAzureEmissions(CarbonTap):
     def data_window(self) -> tuple[date, date]:
         """(first, last) month the Carbon API serves now, from the API itself."""
         answer = next(iter(DataWindowStream(self).request_records(None)), {})
+        first: date | None
+        last: date | None
         try:
             first, last = (
                 month_start(date.fromisoformat(answer[key][:10]))
@@ -309,6 +313,7 @@ class TapAzureEmissions(CarbonTap):
 
     @cached_property
     def denied_subscriptions(self) -> set[str]:
+        """The subscriptions the API denies this identity."""
         return {
             str(d.get("subscriptionId") or "").lower()
             for d in self.access_decisions
@@ -345,6 +350,7 @@ class TapAzureEmissions(CarbonTap):
             )
 
     def discover_streams(self) -> list[Stream]:
+        """Every stream, whatever the settings, so discovery needs none."""
         return [
             SubscriptionAccessStream(self),
             EmissionsMonthlyStream(self),

@@ -102,5 +102,5 @@ def _mask_tokens(credentials: Any) -> None:
         refresh(request)
         default_redactor.add(getattr(credentials, "token", None))
 
-    masked_refresh._carbon_taps_masks = True  # type: ignore[attr-defined]
+    masked_refresh._carbon_taps_masks = True  # type: ignore[attr-defined]  # marker on a function
     credentials.refresh = masked_refresh

@@ -61,6 +61,7 @@ DIMENSIONS = (
 
 
 def changed_days_query(ref: TableRef, *, partition_guard: bool) -> str:
+    """SQL counting, per usage day, billing rows exported since the bookmark."""
     guard = "\n  AND b._PARTITIONTIME >= @partition_floor" if partition_guard else ""
     return (
         "SELECT CAST(b.usage_start_time AS DATE) AS usage_date, COUNT(*) AS new_rows\n"
@@ -95,6 +96,7 @@ def aggregate_query(ref: TableRef, *, partition_guard: bool) -> str:
 
 
 def schema() -> dict[str, Any]:
+    """The stream's JSON schema."""
     s, n = th.StringType, th.NumberType
     return th.PropertiesList(
         th.Property("usage_date", th.DateType, required=True, description="UTC day of usage."),

@@ -20,6 +20,8 @@ from tap_gcp_carbon.identifiers import TableRef
 
 @dataclass(frozen=True)
 class Column:
+    """One column of the Carbon Footprint export as the stream loads it."""
+
     name: str  # record column
     path: str  # column path in the export table (case as Google documents it)
     kind: str  # date / string / integer / number
@@ -120,7 +122,8 @@ _TYPES = {
 
 
 def schema() -> dict[str, Any]:
-    properties = [
+    """The stream's JSON schema."""
+    properties: list[th.Property[Any]] = [
         th.Property(c.name, _TYPES[c.kind], required=c.name in KEY, description=c.description)
         for c in COLUMNS
     ]
@@ -240,6 +243,7 @@ def _convert(value: Any, kind: str, column: str, where: str) -> Any:
 
 
 def is_zero(record: Mapping[str, Any]) -> bool:
+    """True when every scope figure of the record is zero or NULL."""
     names = (
         "scope1_kgco2e",
         "scope2_location_based_kgco2e",

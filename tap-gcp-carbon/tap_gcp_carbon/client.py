@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import requests
@@ -23,6 +23,7 @@ from carbon_taps_shared.tapbase import TapUserError
 from carbon_taps_shared.telemetry import Telemetry
 from carbon_taps_shared.validation import UnexpectedDataError
 from google.api_core import exceptions as gexc
+from google.api_core.retry import Retry
 from google.auth import exceptions as auth_exc
 from google.auth.transport.requests import AuthorizedSession, Request
 from google.cloud import bigquery
@@ -107,14 +108,17 @@ class BigQueryReader:
             _http=session,
         )
 
-    def _retry(self, stream: str, operation: str) -> PolicyRetry:
-        return PolicyRetry(
+    def _retry(self, stream: str, operation: str) -> Retry:
+        """The shared policy in the library's place; typed as its `Retry`, which the client
+        only ever calls as a decorator (and tests for truth), as `PolicyRetry` allows."""
+        policy_retry = PolicyRetry(
             self._policy,
             limiter=self._limiter,
             telemetry=self._telemetry,
             stream=stream,
             operation=operation,
         )
+        return cast("Retry", policy_retry)
 
     def table_columns(self, ref: TableRef, *, stream: str, setting: str) -> tuple[set[str], Any]:
         """(column paths, timePartitioning) of `ref`, from tables.get."""
@@ -297,7 +301,7 @@ def _utf8_only(response: requests.Response, *args: Any, **kwargs: Any) -> reques
     return response
 
 
-def _malformed(exc: BaseException, stream: str, operation: str, ref: TableRef) -> Exception:
+def _malformed(exc: BaseException, stream: str, operation: str, ref: TableRef) -> BaseException:
     """A parse failure inside the client library means a malformed answer; anything else is a
     bug of the tap's own and keeps its traceback."""
     trace, library = exc.__traceback__, False

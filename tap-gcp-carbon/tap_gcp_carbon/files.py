@@ -35,6 +35,7 @@ def _format(path: Path) -> str | None:
 
 
 def list_files(root: str) -> list[Path]:
+    """The data files below ``root``, sorted."""
     folder = Path(root.removeprefix("file://")).expanduser()
     if folder.is_file():
         return [folder]
@@ -52,9 +53,9 @@ def list_files(root: str) -> list[Path]:
 
 
 def _open_text(path: Path) -> IO[str]:
-    raw: IO[bytes] = path.open("rb")
+    raw: IO[bytes] | gzip.GzipFile = path.open("rb")
     if path.name.lower().endswith(".gz"):
-        raw = gzip.GzipFile(fileobj=raw)  # type: ignore[assignment]
+        raw = gzip.GzipFile(fileobj=raw)
     return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
 
 

@@ -21,6 +21,7 @@ _TABLE = re.compile(r"[\w\-]+(?: [\w\-]+)*")
 
 
 def check_project(value: str, setting: str) -> str:
+    """``value`` if it is a Google Cloud project id, else a one-line error."""
     if not _PROJECT.fullmatch(value):
         raise TapUserError(
             f"{setting}: {value!r} is not a Google Cloud project id (6-30 lowercase letters, "
@@ -30,6 +31,7 @@ def check_project(value: str, setting: str) -> str:
 
 
 def check_dataset(value: str, setting: str) -> str:
+    """``value`` if it is a BigQuery dataset name, else a one-line error."""
     if not _DATASET.fullmatch(value):
         raise TapUserError(
             f"{setting}: {value!r} is not a BigQuery dataset name (letters, digits and "
@@ -39,6 +41,7 @@ def check_dataset(value: str, setting: str) -> str:
 
 
 def check_table(value: str, setting: str) -> str:
+    """``value`` if it is a BigQuery table name, else a one-line error."""
     if not _TABLE.fullmatch(value) or len(value.encode()) > 1024:
         raise TapUserError(
             f"{setting}: {value!r} is not a BigQuery table name (letters, digits, underscores, "
@@ -49,6 +52,8 @@ def check_table(value: str, setting: str) -> str:
 
 @dataclass(frozen=True)
 class TableRef:
+    """A checked project.dataset.table reference."""
+
     project: str
     dataset: str
     table: str
@@ -60,6 +65,7 @@ class TableRef:
 
     @property
     def api_id(self) -> str:
+        """The reference in the form the BigQuery API takes."""
         return f"{self.project}.{self.dataset}.{self.table}"
 
     def __str__(self) -> str:

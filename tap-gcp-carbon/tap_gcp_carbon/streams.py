@@ -31,7 +31,7 @@ def _midnight(day: date) -> datetime:
 class _GcpStream(Stream):
     @property
     def tap(self) -> TapGcpCarbon:
-        return self._tap  # type: ignore[return-value]
+        return self._tap  # type: ignore[return-value]  # SDK types it Tap; only this tap builds it
 
     def _bookmark(self, context: Mapping[str, Any] | None) -> str | None:
         value = self.get_context_state(context).get("replication_key_value")
@@ -57,11 +57,13 @@ class CarbonFootprintStream(_GcpStream):
     schema = carbon.schema()
 
     def since(self, context: Mapping[str, Any] | None) -> date:
+        """The first month to read: the bookmark's minus the look-back, or start_date's."""
         return look_back(
             self._start_month(), self._bookmark(context), self.config["lookback_months"]
         )
 
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
+        """Records from BigQuery or the export files, oldest month first."""
         since = self.since(context)
         if self.config.get("carbon_footprint_uri"):
             records = self._from_files(since)
@@ -148,6 +150,7 @@ class BillingUsageDailyStream(_GcpStream):
     schema = billing.schema()
 
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
+        """Records of the days whose billing rows changed since the bookmark."""
         from google.cloud.bigquery import ArrayQueryParameter, ScalarQueryParameter
 
         reader = self.tap.reader()

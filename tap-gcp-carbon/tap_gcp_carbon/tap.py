@@ -167,6 +167,7 @@ class TapGcpCarbon(CarbonTap):
 
     @cache  # noqa: B019 - one client for the tap's lifetime
     def reader(self) -> BigQueryReader:
+        """One BigQuery reader for the run."""
         # Imported here: google-cloud-bigquery takes ~0.7 s to import, which --about,
         # discovery and file mode do not need.
         from tap_gcp_carbon.client import BigQueryReader

@@ -417,7 +417,7 @@ def test_malformed_json_is_a_complete_answer_that_does_not_parse() -> None:
         response = connection.getresponse()
         body = response.read()
     assert response.status == 200 and len(body) == int(response.getheader("Content-Length"))
-    with pytest.raises(ValueError):
+    with pytest.raises(json.JSONDecodeError):
         json.loads(body)
 
 

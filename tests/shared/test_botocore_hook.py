@@ -186,7 +186,7 @@ def test_connection_errors_are_retried_by_policy(server) -> None:
     )
     install_botocore_policy(client, policy)
 
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(Exception) as caught:  # noqa: PT011 - its class is what is checked
         _call(client)
 
     assert classify(caught.value).error_class is ErrorClass.TRANSIENT

@@ -70,7 +70,7 @@ def test_without_a_deadline_the_attempt_cap_ends_it() -> None:
 def test_the_deadline_passes_library_handlers_that_catch_exception() -> None:
     clock = Clock()
     clock.now = 31
-    with pytest.raises(RunDeadlineExceeded):
+    with pytest.raises(RunDeadlineExceeded):  # noqa: PT012 - the handler is the point
         try:
             _policy(clock, deadline=30).check_deadline()
         except Exception:  # what botocore, google-api-core and the SDK do around a request

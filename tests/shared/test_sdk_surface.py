@@ -31,8 +31,10 @@ def _modules() -> list[ModuleType]:
     for name in PACKAGES:
         package = importlib.import_module(name)
         found.append(package)
-        for info in pkgutil.walk_packages(package.__path__, f"{name}."):
-            found.append(importlib.import_module(info.name))
+        found.extend(
+            importlib.import_module(info.name)
+            for info in pkgutil.walk_packages(package.__path__, f"{name}.")
+        )
     return found
 
 

@@ -42,8 +42,16 @@ def test_shown_as_is_keeps_the_spacing_of_a_cell() -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(1, True), (2.5, True), (True, False), (math.inf, False), (math.nan, False), ("1", False),
-     (None, False), (Decimal("1"), False)],
+    [
+        (1, True),
+        (2.5, True),
+        (True, False),
+        (math.inf, False),
+        (math.nan, False),
+        ("1", False),
+        (None, False),
+        (Decimal("1"), False),
+    ],
 )
 def test_json_numbers_are_finite_ints_and_floats_only(value: object, expected: bool) -> None:
     assert is_finite_json_number(value) is expected
@@ -51,8 +59,18 @@ def test_json_numbers_are_finite_ints_and_floats_only(value: object, expected: b
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("1.5", 1.5), (" 2 ", 2.0), (3, 3.0), (Decimal("0.25"), 0.25), (False, None),
-     ("nan", None), ("inf", None), ("abc", None), (None, None), ([], None)],
+    [
+        ("1.5", 1.5),
+        (" 2 ", 2.0),
+        (3, 3.0),
+        (Decimal("0.25"), 0.25),
+        (False, None),
+        ("nan", None),
+        ("inf", None),
+        ("abc", None),
+        (None, None),
+        ([], None),
+    ],
 )
 def test_finite_float_reads_numbers_and_numeric_text(value: object, expected: float | None) -> None:
     assert finite_float(value) == expected
@@ -72,8 +90,8 @@ def test_look_back_months_from_the_bookmark_but_not_before_the_start() -> None:
 
 
 def test_look_back_in_years_and_days() -> None:
-    assert look_back(
-        date(2020, 1, 1), "2024-06-30", 2, align=year_start, shift=add_years
-    ) == date(2022, 1, 1)
+    assert look_back(date(2020, 1, 1), "2024-06-30", 2, align=year_start, shift=add_years) == date(
+        2022, 1, 1
+    )
     assert look_back_days(date(2024, 1, 1), "2024-03-10", 7) == date(2024, 3, 3)
     assert look_back_days(date(2024, 3, 5), "2024-03-10", 7) == date(2024, 3, 5)

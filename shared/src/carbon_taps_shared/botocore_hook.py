@@ -84,7 +84,7 @@ class BotocoreRetryHook:
             now = self.policy.clock()
             context.setdefault(_STARTED, now)
             context[_SENT] = now
-        return None
+        return
 
     def needs_retry(
         self,
@@ -211,6 +211,7 @@ def install_botocore_policy(
     stream: str | None = None,
     provider: str = "aws",
 ) -> BotocoreRetryHook:
+    """Put the shared retry, pacing and telemetry on a botocore client's own request events."""
     return BotocoreRetryHook.install(
         client, policy, telemetry=telemetry, limiter=limiter, provider=provider, stream=stream
     )

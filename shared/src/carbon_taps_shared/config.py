@@ -67,7 +67,8 @@ def _describe(error: ValidationError) -> str:
     if error.context:
         return _describe(best_match(error.context))
     where = _location(error)
-    rule, expected, instance = error.validator, error.validator_value, error.instance
+    rule, instance = error.validator, error.instance
+    expected: Any = error.validator_value  # the schema's own value for the rule: any JSON
     if rule == "required":
         present = instance if isinstance(instance, Mapping) else {}
         missing = [name for name in expected if name not in present]
@@ -102,7 +103,8 @@ def _describe(error: ValidationError) -> str:
             f"{where}: must have {'at least' if rule == 'minItems' else 'at most'} {expected} items"
         )
     if rule == "additionalProperties" and isinstance(instance, Mapping):
-        known = set(error.schema.get("properties") or {})
+        schema = error.schema if isinstance(error.schema, Mapping) else {}
+        known = set(schema.get("properties") or {})
         extra = sorted(str(k) for k in instance if k not in known)
         return (
             f"{where}: unknown setting(s) {', '.join(map(repr, extra))} (check the spelling; "
@@ -162,6 +164,7 @@ def endpoint_problem(
 def register_secrets(
     schema: Mapping[str, Any], config: Mapping[str, Any], redactor: Redactor = default_redactor
 ) -> None:
+    """Hand every secret setting's value to the redactor before anything can log it."""
     for value in secret_values(config, secret_keys(schema)):
         redactor.add(value)
 

@@ -24,6 +24,8 @@ _MAX_MESSAGE = 300
 
 
 class ErrorClass(str, Enum):  # noqa: UP042 - str mixin keeps json/format output plain
+    """The six kinds of failure; each decides whether a retry can help."""
+
     TRANSIENT = "transient"
     THROTTLED = "throttled"
     AUTH = "auth"
@@ -39,6 +41,8 @@ class ErrorClass(str, Enum):  # noqa: UP042 - str mixin keeps json/format output
 
 @dataclass(frozen=True)
 class Classification:
+    """What a failed call was: its class, HTTP status, provider code and message."""
+
     error_class: ErrorClass
     status: int | None = None
     code: str | None = None
@@ -151,6 +155,7 @@ _SINGER_STATUS = re.compile(r"^\s*(\d{3}) (?:Client|Server) Error")
 
 
 def classify_status(status: int) -> ErrorClass:
+    """The error class of an HTTP status when the provider gave no code it documents."""
     if status == 429:
         return ErrorClass.THROTTLED
     if status in _TRANSIENT_STATUSES or status >= 500:
@@ -238,6 +243,7 @@ def _json_error(response: requests.Response) -> tuple[str | None, str | None]:
 
 
 def classify_response(response: requests.Response) -> Classification:
+    """Classify a failed HTTP answer from its status, provider code and headers."""
     status = response.status_code
     code, message = _json_error(response)
     amz_type = response.headers.get("x-amzn-ErrorType")
@@ -249,8 +255,8 @@ def classify_response(response: requests.Response) -> Classification:
         content_type = response.headers.get("Content-Type", "")
         message = response.text if "html" not in content_type else ""
         message = message or response.reason or ""
-    known = code is not None and code in AWS_CODES
-    error_class = AWS_CODES[code] if known else classify_status(status)
+    known = AWS_CODES.get(code) if code is not None else None
+    error_class = known if known is not None else classify_status(status)
     return Classification(
         error_class=error_class,
         status=status,
@@ -354,6 +360,7 @@ def _is_certificate_error(exc: BaseException) -> bool:
 
 
 def classify(exc: BaseException) -> Classification:
+    """Classify any exception the three client families raise."""
     if isinstance(exc, ProviderError):
         return exc.classification
     if _is_certificate_error(exc):
@@ -421,10 +428,12 @@ class ProviderError(Exception):
         operation: str,
         hint: str | None = None,
     ) -> ProviderError:
+        """The one-line error for an exception a client library raised."""
         return cls(classify(exc), provider=provider, operation=operation, hint=hint)
 
     @property
     def error_class(self) -> ErrorClass:
+        """The class of the failure, for retry decisions and telemetry."""
         return self.classification.error_class
 
     def __str__(self) -> str:

@@ -78,6 +78,8 @@ class PolicyRetry:
         return True  # clients test `if retry:` before wrapping
 
     def __call__(self, func: Callable[..., T]) -> Callable[..., T]:
+        """Wrap ``func`` as google-api-core wraps a call with its own ``Retry``."""
+
         @functools.wraps(func)
         def wrapped(*args: Any, **kwargs: Any) -> T:
             attempt = 0

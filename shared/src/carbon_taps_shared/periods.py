@@ -7,10 +7,12 @@ from datetime import UTC, date, datetime, timedelta
 
 
 def month_start(day: date) -> date:
+    """The first day of the month holding ``day``."""
     return day.replace(day=1)
 
 
 def add_months(month: date, count: int) -> date:
+    """The first day of the month ``count`` months after ``month``."""
     index = month.year * 12 + (month.month - 1) + count
     return date(index // 12, index % 12 + 1, 1)
 
@@ -21,14 +23,17 @@ def current_month(now: datetime | None = None) -> date:
 
 
 def year_start(day: date) -> date:
+    """The first day of the year holding ``day``."""
     return date(day.year, 1, 1)
 
 
 def add_years(year: date, count: int) -> date:
+    """The first day of the year ``count`` years after ``year``."""
     return date(year.year + count, 1, 1)
 
 
 def add_days(day: date, count: int) -> date:
+    """The day ``count`` days after ``day``."""
     return day + timedelta(days=count)
 
 

@@ -32,6 +32,7 @@ class TokenBucket:
 
     @property
     def unlimited(self) -> bool:
+        """True when the rate is 0: no pacing at all."""
         return self.rate <= 0
 
     def acquire(self, tokens: float = 1.0) -> float:

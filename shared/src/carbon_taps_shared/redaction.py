@@ -122,6 +122,7 @@ class Redactor:
             self._literal = re.compile("|".join(re.escape(s) for s in ordered))
 
     def redact(self, text: str) -> str:
+        """``text`` with every registered secret (and its encodings) masked."""
         if not text:
             return text
         literal = self._literal
@@ -262,6 +263,7 @@ class RedactingFilter(logging.Filter):
         self.redactor = redactor
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Mask secrets in the record's message and arguments; never drop the record."""
         redact_record(record, [self.redactor])
         return True
 

@@ -49,11 +49,13 @@ class RetryingRESTMixin:
     def requests_session(self) -> requests.Session:
         """The SDK's session, made to honour the environment's CA bundle on `send()`."""
         return apply_environment(
-            super().requests_session,  # type: ignore[misc]
+            super().requests_session,  # type: ignore[misc]  # mixin: RESTStream follows in the MRO
             provider=self.provider_name,
         )
 
     def request_decorator(self, func: Callable[..., R]) -> Callable[..., R]:
+        """The shared retry policy, pacing and telemetry around each request."""
+
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> R:
             policy = self.retry_policy

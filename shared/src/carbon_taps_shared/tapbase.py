@@ -84,6 +84,7 @@ class CarbonTap(SecretSafeConfigMixin, Tap):
 
     @cached_property
     def telemetry(self) -> Telemetry:
+        """One telemetry setup per run, from the OTEL_* environment."""
         return configure_from_env(self.name)
 
     # Where the --state the CLI was given came from, for messages about it.
@@ -97,6 +98,7 @@ class CarbonTap(SecretSafeConfigMixin, Tap):
 
     @cached_property
     def retry_policy(self) -> RetryPolicy:
+        """One retry policy per run, from the resilience settings and the run's deadline."""
         return RetryPolicy(
             max_attempts=int(self.config.get("max_attempts", 5)),
             max_elapsed=float(self.config.get("max_retry_seconds", 300)),
@@ -105,6 +107,7 @@ class CarbonTap(SecretSafeConfigMixin, Tap):
 
     @cached_property
     def rate_limiter(self) -> TokenBucket:
+        """One request pacer per run, shared by every stream of the tap."""
         return TokenBucket(float(self.config.get("max_requests_per_second", 0)))
 
     @classmethod
@@ -142,7 +145,7 @@ class CarbonTap(SecretSafeConfigMixin, Tap):
         return config_input
 
     @classmethod
-    def invoke(cls, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def invoke(cls, *args: Any, **kwargs: Any) -> None:
         """The SDK prints each settings error, then a bare summary; say it all in one line."""
         state = kwargs.get("state")
         if state is not None:  # the SDK would trust its shape and fail later with a traceback
@@ -189,7 +192,7 @@ class CarbonTap(SecretSafeConfigMixin, Tap):
             self.logger.info("Stream %s skipped: %s", stream.name, reason)
         return reason
 
-    def run_sync_dry_run(  # type: ignore[misc]  # SDK-final, but public: see docstring
+    def run_sync_dry_run(  # type: ignore[misc]  # singer-sdk marks it final; see docstring
         self, dry_run_record_limit: int | None = 1, streams: Iterable[Stream] | None = None
     ) -> bool:
         """`--test`, the connection test and singer-sdk's standard tests sync every stream
@@ -198,7 +201,8 @@ class CarbonTap(SecretSafeConfigMixin, Tap):
         runnable = [stream for stream in wanted if not self._skip_reason(stream)]
         return super().run_sync_dry_run(dry_run_record_limit, runnable)
 
-    def sync_all(self) -> None:
+    def sync_all(self) -> None:  # type: ignore[misc]  # singer-sdk marks it final; run-level errors
+        """Sync every stream; a user-facing failure ends the run in one line."""
         for stream in self.streams.values():
             stream.logger.addFilter(_REPORTED_FAILURE)
         try:
@@ -215,7 +219,6 @@ class CarbonTap(SecretSafeConfigMixin, Tap):
         finally:
             self.telemetry.shutdown()
 
-
     def _check_bookmarks(self) -> None:
         """Refuse a bookmark that is not a date or lies in the future, before any request."""
         keys = {
@@ -228,7 +231,7 @@ class CarbonTap(SecretSafeConfigMixin, Tap):
     def _stop_at_deadline(self) -> None:
         """Write the state of what was emitted (bookmarks only move with emitted records), then
         stop in one line; the next run resumes from that state."""
-        self.logger.debug("Deadline details", exc_info=True)
+        self.logger.debug("Deadline details", exc_info=True)  # noqa: LOG014 - runs in an except
         self.state_writer.write_state(self.state)
         self.logger.error(
             "Run stopped: max_run_minutes (%s) passed, so no further request was started; the "

@@ -95,6 +95,7 @@ class Telemetry:
         attempt: int,
         duration_s: float,
     ) -> None:
+        """Count one HTTP attempt and its duration."""
         attrs = _attributes(
             **{
                 ATTR_PROVIDER: provider,
@@ -109,6 +110,7 @@ class Telemetry:
         self._duration.record(max(0.0, duration_s), attrs)
 
     def record_retry(self, *, provider: str, stream: str | None, error_class: str) -> None:
+        """Count one retry, by the class of the failure that caused it."""
         attrs = _attributes(
             **{ATTR_PROVIDER: provider, ATTR_STREAM: stream, ATTR_ERROR_CLASS: error_class}
         )
@@ -117,12 +119,11 @@ class Telemetry:
             self._throttles.add(1, attrs)
 
     def record_records(self, *, provider: str, stream: str | None, count: int) -> None:
+        """Count records emitted by a stream."""
         if count:
             self._records.add(count, _attributes(**{ATTR_PROVIDER: provider, ATTR_STREAM: stream}))
 
-    def counted(
-        self, records: Iterable[T], *, provider: str, stream: str | None
-    ) -> Iterator[T]:
+    def counted(self, records: Iterable[T], *, provider: str, stream: str | None) -> Iterator[T]:
         """Pass ``records`` through, then count them in one metric update.
 
         The count is recorded once the source is exhausted, not per record (a metric update per
@@ -219,6 +220,7 @@ def installed_providers() -> dict[str, Any]:
 
 
 def shutdown_installed() -> None:
+    """Flush and shut down the installed providers once, at the end of the run."""
     with _install_lock:
         if _flags["shut_down"]:
             return
