@@ -1,4 +1,4 @@
-"""Prints what the demo loaded and modelled, and writes the chart: read from the dbt marts."""
+"""Prints what the demo loaded and modelled, and writes the report page: read from the dbt marts."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from chart import write_chart
+from report import write_report
 from warehouse import DEFAULT_PORT, url
 
-CHART = Path(__file__).resolve().parents[1] / "output" / "emissions.html"
+REPORT = Path(__file__).resolve().parents[1] / "output" / "emissions.html"
 # Market-based where the provider splits methods, as reported where it does not (scope 1, Azure);
 # the services ranking reads the long mart, which has no per-service inventory.
 HEADLINE = "method in ('market_based', 'as_reported')"
@@ -52,6 +52,11 @@ def main() -> None:
             "select model_version, count(*), count(distinct usage_month)"
             " from analytics.fct_aws_emissions_model_history group by 1 order by 1"
         ).fetchall()
+        restated = conn.execute(
+            "select provider, count(*), count(distinct usage_month)"
+            " from analytics.fct_emissions_restatements group by 1 order by 1"
+        ).fetchall()
+        report = write_report(conn, REPORT)
     print("\nRows in fct_cloud_emissions (month x account x region x service x scope x method)")
     for provider, rows, first, last in providers:
         print(f"  {provider:<6} {rows:>7} rows  {first:%Y-%m} .. {last:%Y-%m}")
@@ -92,8 +97,12 @@ def main() -> None:
     print("\nAWS model versions kept from the CARBON_EMISSIONS export")
     for model, rows, periods in exported:
         print(f"  {model:<10} {rows:>6} rows over {periods} months")
-    chart = write_chart(by_scope, CHART)
-    print(f"\nChart of monthly emissions by provider and scope: {chart}")
+    print("\nRestated figures seen by earlier runs (fct_emissions_restatements)")
+    for provider, rows, months in restated:
+        print(f"  {provider:<6} {rows:>6} figures over {months} months")
+    if not restated:
+        print("  none yet: each later run that sees a provider restate a month adds them")
+    print(f"\nReport (panels per provider, coverage, inventory): {report}")
 
 
 if __name__ == "__main__":

@@ -1,27 +1,40 @@
-"""The README's main command: all three taps on the bundled sample data, dbt, summary, chart.
+"""The README's main command: all three taps on the bundled sample data, dbt, summary, report.
 
 The mart totals are checked against sums computed here straight from the sample files, per
 provider x month x scope, so the whole path (fakes, taps, Meltano, loader, dbt) is verified
-independently of dbt's own tests.
+independently of dbt's own tests. The report page the demo writes is then opened in headless
+Chromium (Debian's package, driven by Playwright), which records every request the page makes.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import re
 import subprocess
 import sys
 from collections import defaultdict
+from collections.abc import Iterator
 from decimal import Decimal
 
 import psycopg
 import pytest
+from playwright.sync_api import Page, sync_playwright
 
 from tests.conftest import CAPTURED_OUTPUT, ROOT
 
 pytestmark = [pytest.mark.meltano]
 
 SAMPLES = ROOT / "sample_data"
+REPORT = ROOT / "output" / "emissions.html"
+SCREENSHOT = ROOT / "output" / "emissions.png"
+CHROMIUM = "/usr/bin/chromium"
+PANEL_TITLES = {"AWS", "Azure", "Google Cloud"}
+# A URL the page could load from outside itself, in an attribute that loads it.
+OUTSIDE = re.compile(
+    r"<(?:script|link|img|iframe|source)\b[^>]*\b(?:src|href)\s*=\s*[\"']?https?:", re.I
+)
 Totals = dict[tuple[str, str, int], Decimal]
 
 
@@ -66,18 +79,12 @@ def gcp_totals() -> Totals:
     return dict(totals)
 
 
-@pytest.fixture
-def stop_warehouse_after():
-    """The demo leaves its warehouse running for people to explore; a test run must not."""
-    yield
-    subprocess.run(
-        [sys.executable, str(ROOT / "scripts/warehouse.py"), "stop"],
-        capture_output=True,
-        check=False,
-    )
+@pytest.fixture(scope="module")
+def demo() -> Iterator[subprocess.CompletedProcess[str]]:
+    """The README's main command, run once for this module; its warehouse stopped afterwards.
 
-
-def test_demo_loads_three_clouds_and_mart_totals_equal_the_sample_files(stop_warehouse_after):
+    The demo leaves its warehouse running for people to explore; a test run must not.
+    """
     env = {
         k: v
         for k, v in os.environ.items()
@@ -93,20 +100,32 @@ def test_demo_loads_three_clouds_and_mart_totals_equal_the_sample_files(stop_war
         check=False,
     )
     CAPTURED_OUTPUT.extend((done.stdout, done.stderr))
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    for provider in ("aws", "azure", "gcp"):
-        assert f"\n  {provider} " in done.stdout, f"{provider} missing from the summary"
-    chart = ROOT / "output/emissions.html"
-    assert chart.exists() and "<svg" in chart.read_text() and "gcp scope 2" in chart.read_text()
+    yield done
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts/warehouse.py"), "stop"],
+        capture_output=True,
+        check=False,
+    )
 
-    expected = {**aws_totals(), **azure_totals(), **gcp_totals()}
-    url = subprocess.run(
+
+def warehouse_url() -> str:
+    return subprocess.run(
         [sys.executable, str(ROOT / "scripts/warehouse.py"), "url"],
         capture_output=True,
         text=True,
         check=True,
     ).stdout.strip()
-    with psycopg.connect(url) as conn:
+
+
+def test_demo_loads_three_clouds_and_mart_totals_equal_the_sample_files(demo):
+    done = demo
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    for provider in ("aws", "azure", "gcp"):
+        assert f"\n  {provider} " in done.stdout, f"{provider} missing from the summary"
+    assert f"Report (panels per provider, coverage, inventory): {REPORT}" in done.stdout
+
+    expected = {**aws_totals(), **azure_totals(), **gcp_totals()}
+    with psycopg.connect(warehouse_url()) as conn:
         rows = conn.execute(
             "select provider, usage_month::text, scope, sum(emissions_kgco2e)"
             " from analytics.fct_cloud_emissions group by 1, 2, 3"
@@ -115,3 +134,74 @@ def test_demo_loads_three_clouds_and_mart_totals_equal_the_sample_files(stop_war
     assert set(loaded) == set(expected)
     mismatches = {k: (loaded[k], expected[k]) for k in expected if loaded[k] != expected[k]}
     assert not mismatches, dict(list(mismatches.items())[:5])
+
+
+def _pixels(page: Page, png: bytes) -> dict[str, int]:
+    """Decode `png` in the browser: its size and how many distinct colours it has."""
+    page.set_content(f"<img src='data:image/png;base64,{base64.b64encode(png).decode()}'>")
+    return page.eval_on_selector(
+        "img",
+        """img => { const c = document.createElement('canvas');
+            c.width = img.naturalWidth; c.height = img.naturalHeight;
+            const g = c.getContext('2d'); g.drawImage(img, 0, 0);
+            const d = g.getImageData(0, 0, c.width, c.height).data, seen = new Set();
+            for (let i = 0; i < d.length; i += 4 * 7) seen.add(d[i] << 16 | d[i+1] << 8 | d[i+2]);
+            return {width: c.width, height: c.height, colours: seen.size}; }""",
+    )
+
+
+def test_the_report_draws_every_panel_loads_nothing_outside_and_is_screenshotted(demo):
+    assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (scripts/test.sh does)")
+    html = REPORT.read_text(encoding="utf-8")
+    assert not OUTSIDE.findall(html), OUTSIDE.findall(html)[:3]
+    with psycopg.connect(warehouse_url()) as conn:
+        estimates = conn.execute(
+            "select count(*) from information_schema.tables"
+            " where table_schema = 'analytics' and table_name = 'rpt_reported_vs_estimated'"
+        ).fetchone()[0]
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        requests: list[str] = []
+        page.on("request", lambda request: requests.append(request.url))
+        page.goto(REPORT.as_uri(), wait_until="load")
+        page.wait_for_selector(".js-plotly-plot .main-svg")
+        # Each provider panel: its title, and bars actually drawn in its own subplot.
+        panels = page.evaluate(
+            """() => { const gd = document.querySelector('.js-plotly-plot');
+                const titles = gd._fullLayout.annotations.map(a => a.text);
+                const axes = Object.keys(gd._fullLayout._plots);
+                return {titles, bars: axes.map(id => gd.querySelectorAll(
+                    `.subplot.${id} .barlayer .point path`).length),
+                  traces: gd._fullData.map(t => [t.xaxis, t.name, t.y.length]),
+                  lines: gd._fullLayout.shapes.filter(s => s.type === 'line').map(s => s.xref),
+                  legend: [...gd.querySelectorAll('.legendtext')].map(e => e.textContent)}; }"""
+        )
+        figures = page.locator(".js-plotly-plot").count()
+        note = page.locator("text=Reported against estimated: not drawn").count()
+        png = page.screenshot(path=str(SCREENSHOT), full_page=True)
+        pixels = _pixels(page, png)
+        browser.close()
+
+    outside = [u for u in requests if not u.startswith(("file:", "data:", "blob:"))]
+    assert not outside, outside
+    assert requests[0] == REPORT.as_uri()
+    titles = {t.split(":")[0] for t in panels["titles"]}
+    assert titles == PANEL_TITLES, panels["titles"]
+    assert len(panels["bars"]) == 3 and all(n > 0 for n in panels["bars"]), panels["bars"]
+    drawn = {(axis, name) for axis, name, points in panels["traces"] if points > 0}
+    assert {axis for axis, _ in drawn} == {"x", "x2", "x3"}
+    # The coverage marker on every panel, and the legend explaining scopes and coverage.
+    assert sorted(panels["lines"]) == ["x", "x2", "x3"]
+    legend = " ".join(panels["legend"])
+    for text in ("Scope 1", "Scope 2", "Scope 3", "loaded data ends", "Awaiting publication"):
+        assert text in legend, legend
+    # Reported against estimated: drawn once the estimate models exist, otherwise one note.
+    assert (figures, note) == ((2, 0) if estimates else (1, 1))
+    assert "GHG inventory by calendar year" in html and "neither: one figure as reported" in html
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and SCREENSHOT.read_bytes() == png
+    assert pixels["width"] == 1280 and pixels["height"] > 1200, pixels
+    assert pixels["colours"] > 50, pixels  # not blank: bars, text and shading
