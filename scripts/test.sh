@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The README's test command: installs everything, makes sure PostgreSQL is up, runs every test.
+# The README's test command: installs everything, makes sure PostgreSQL and chromium are there,
+# runs every test.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/bootstrap.sh"
 bash "$ROOT/scripts/ensure_postgres.sh"
+bash "$ROOT/scripts/ensure_chromium.sh"
 cd "$ROOT"
 echo "==> ruff"
 uv run --frozen ruff check .
