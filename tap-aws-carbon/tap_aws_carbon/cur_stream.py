@@ -174,6 +174,9 @@ class CurUsageDailyStream(Stream):
         self, source: ExportSource, delivery: Delivery, unseen: set[str]
     ) -> Iterator[dict[str, Any]]:
         """The delivery's daily rows; removes from `unseen` the tags some line item had."""
+        if self.config.get("cur_engine") == "athena":  # the same rows, aggregated in Athena
+            yield from self.tap.athena_engine(self.name).records(delivery, unseen)
+            return
         threads = os.cpu_count() or 1
         with tempfile.TemporaryDirectory(prefix="cur-spill-") as spill:
             aggregator = DailyAggregator(
