@@ -24,7 +24,8 @@ SCOPES = {
     2: ("#2a7ab0", "Scope 2 (electricity: market-based; Azure as reported, no split)"),
     3: ("#9cd3e0", "Scope 3 (upstream: market-based where split; as reported otherwise)"),
 }
-DASHES = ("solid", "dash", "dot", "dashdot")
+# Reported solid and dark; the estimate in all, then per method, dashed and in warm colours.
+LINES = (("solid", "#222222"), ("dash", "#d95f02"), ("dot", "#7570b3"), ("dashdot", "#1b9e77"))
 PLOT_CONFIG = {"displaylogo": False, "responsive": True}
 
 
@@ -47,6 +48,7 @@ class ReportData:
     inventory: list[tuple[Any, ...]]  # calendar year x provider, see INVENTORY_COLUMNS
     reported: dict[str, dict[date, float]] | None  # None: the estimate models are not built
     estimated: dict[str, dict[str, dict[date, float]]] | None  # provider -> method -> month
+    provisional: dict[str, dict[date, float]] = field(default_factory=dict)  # nowcast, per month
 
 
 INVENTORY_COLUMNS = (
@@ -115,31 +117,39 @@ def read(conn: Any) -> ReportData:
     reported = estimated = None
     if _relation_exists(conn, "rpt_reported_vs_estimated"):
         reported, estimated = _read_estimates(conn)
+    provisional: dict[str, dict[date, float]] = defaultdict(dict)
+    if _relation_exists(conn, "fct_cloud_emissions_nowcast"):
+        for provider, month, kg in conn.execute(
+            "select provider, usage_month, sum(emissions_kgco2e)"
+            " from analytics.fct_cloud_emissions_nowcast where is_provisional group by 1, 2"
+        ):
+            provisional[provider][month] = float(kg)
     return ReportData(
-        {p: dict(s) for p, s in monthly.items()}, dict(coverage), inventory, reported, estimated
+        {p: dict(s) for p, s in monthly.items()},
+        dict(coverage),
+        inventory,
+        reported,
+        estimated,
+        dict(provisional),
     )
 
 
 def _read_estimates(
     conn: Any,
 ) -> tuple[dict[str, dict[date, float]], dict[str, dict[str, dict[date, float]]]]:
-    """Reported and estimated kgCO2e per provider x month (estimates per method)."""
+    """Reported and estimated kgCO2e per provider x month: the estimate in all and per method."""
     reported: dict[str, dict[date, float]] = defaultdict(dict)
-    # A service's reported figure repeats on each estimate method's row: count it once.
-    for provider, month, kg in conn.execute(
-        "select provider, usage_month, sum(reported) from (select provider, usage_month,"
-        " service, max(reported_kgco2e) as reported from analytics.rpt_reported_vs_estimated"
-        " group by 1, 2, 3) as per_service group by 1, 2"
-    ):
-        if kg is not None:
-            reported[provider][month] = float(kg)
     estimated: dict[str, dict[str, dict[date, float]]] = defaultdict(lambda: defaultdict(dict))
-    for provider, month, method, kg in conn.execute(
-        "select provider, usage_month, estimate_method, sum(estimated_kgco2e)"
-        " from analytics.rpt_reported_vs_estimated group by 1, 2, 3"
+    for provider, month, method, reported_kg, estimated_kg in conn.execute(
+        "select provider, usage_month, coalesce(estimate_method, 'none'), sum(reported_kgco2e),"
+        " sum(estimated_kgco2e) from analytics.rpt_reported_vs_estimated group by 1, 2, 3"
     ):
-        if kg is not None:
-            estimated[provider][method][month] = float(kg)
+        if reported_kg is not None:
+            reported[provider][month] = reported[provider].get(month, 0.0) + float(reported_kg)
+        if estimated_kg is not None:
+            by_method = estimated[provider]
+            by_method[method][month] = float(estimated_kg)
+            by_method["all"][month] = by_method["all"].get(month, 0.0) + float(estimated_kg)
     return dict(reported), {p: dict(m) for p, m in estimated.items()}
 
 
@@ -211,6 +221,27 @@ def provider_panels(data: ReportData) -> go.Figure:
                 col=1,
             )
             shown.add(label)
+        provisional = data.provisional.get(provider, {})
+        if provisional:
+            label = "Provisional estimate (not yet reported; fct_cloud_emissions_nowcast)"
+            months = sorted(provisional)
+            fig.add_trace(
+                go.Bar(
+                    x=months,
+                    y=[provisional[m] for m in months],
+                    name=label,
+                    legendgroup=label,
+                    showlegend=label not in shown,
+                    marker={"color": "#bbbbbb", "pattern": {"shape": "/"}},
+                    xperiod="M1",
+                    xperiodalignment="middle",
+                    hovertemplate=f"{PROVIDERS[provider]} provisional<br>%{{x|%Y-%m}}: "
+                    "%{y:,.1f} kgCO2e<extra></extra>",
+                ),
+                row=row,
+                col=1,
+            )
+            shown.add(label)
         cover = data.coverage.get(provider, ProviderCoverage())
         kinds = (
             (cover.restatable, "#fff3c4", "Loaded, may still be restated (inside the lookback)"),
@@ -257,9 +288,13 @@ def estimates_panel(data: ReportData) -> go.Figure:
     )
     shown: set[str] = set()
     for row, provider in enumerate(providers, start=1):
-        lines = {"Reported by the provider": data.reported.get(provider, {})}
-        for method, by_month in sorted(data.estimated.get(provider, {}).items()):
-            lines[f"Estimated ({method.replace('_', '-')})"] = by_month
+        lines = {"Reported (location-based or as reported)": data.reported.get(provider, {})}
+        methods = data.estimated.get(provider, {})
+        lines["Estimated, all methods"] = methods.get("all", {})
+        if len(methods) > 2:  # more than one method: each on its own line too
+            for method, by_month in sorted(methods.items()):
+                if method != "all":
+                    lines[f"Estimated, {method.replace('_', '-')}"] = by_month
         for index, (label, by_month) in enumerate(lines.items()):
             months = sorted(by_month)
             fig.add_trace(
@@ -270,14 +305,21 @@ def estimates_panel(data: ReportData) -> go.Figure:
                     legendgroup=label,
                     showlegend=label not in shown,
                     mode="lines+markers",
-                    line={"dash": DASHES[index % len(DASHES)]},
+                    line={
+                        "dash": LINES[index % len(LINES)][0],
+                        "color": LINES[index % len(LINES)][1],
+                    },
                 ),
                 row=row,
                 col=1,
             )
             shown.add(label)
         fig.update_yaxes(title_text="kgCO2e", rangemode="tozero", row=row, col=1)
-    fig.update_layout(height=280 * len(providers) + 80, template="plotly_white")
+    fig.update_layout(
+        height=280 * len(providers) + 80,
+        template="plotly_white",
+        legend={"orientation": "h", "y": -0.06, "yanchor": "top"},
+    )
     return fig
 
 
