@@ -1,5 +1,9 @@
 """Synthetic Carbon Footprint and billing export data, in the exports' documented shapes.
 
+The demo's billing export is derived from its carbon rows by the factors stated in
+`gcp_sample_factors.csv` (spend and usage per reported kgCO2e), so usage, cost and reported
+emissions agree; the tests' own billing rows (`billing_rows`) are random.
+
 The carbon rows cover the NULL rules Google documents: a deleted project (id NULL, number
 kept), usage without a project (id NULL, number ''), NULL locations before model v10 and NULL
 market-based figures before January 2023; some rows are all-zero.
@@ -7,13 +11,17 @@ market-based figures before January 2023; some rows are all-zero.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import random
 import sys
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+SAMPLE_FACTORS_FILE = Path(__file__).with_name("gcp_sample_factors.csv")
 
 
 def _f(name: str, kind: str, mode: str = "NULLABLE", fields: list | None = None) -> dict:
@@ -234,6 +242,80 @@ def billing_rows(
     return rows
 
 
+def sample_factors() -> dict[str, dict[str, str]]:
+    """Service -> its sample SKU and stated factors (`gcp_sample_factors.csv`)."""
+    with SAMPLE_FACTORS_FILE.open(newline="") as handle:
+        return {row["service"]: row for row in csv.DictReader(handle)}
+
+
+def reported_kgco2e(row: dict[str, Any]) -> Decimal:
+    """A carbon row's location-based total (scope 1 + scope 2 location-based + scope 3)."""
+    figures = row["carbon_footprint_kgCO2e"]
+    parts = (figures["scope1"], figures["scope2"]["location_based"], figures["scope3"])
+    return sum((Decimal(repr(v)) for v in parts if v is not None), Decimal(0))
+
+
+def consistent_billing_rows(
+    carbon: list[dict[str, Any]], months: list[date], nowcast_month: date | None = None
+) -> list[dict[str, Any]]:
+    """Billing rows derived from the carbon rows of `months` by the stated factors, so usage,
+    cost and reported emissions agree: per carbon row (account x project x service x
+    location), one row on the month's first day whose cost is the reported location-based
+    total divided by the service's kgCO2e per currency unit (exact in decimals) and whose
+    usage is that total divided by the service's kgCO2e per usage unit. `nowcast_month`
+    repeats the last month's usage and cost one month later, a month Google has not
+    published yet."""
+    factors = sample_factors()
+    sources = [(month, month) for month in months]
+    if nowcast_month is not None and months:
+        sources.append((months[-1], nowcast_month))
+    rows = []
+    for reported_month, usage_month in sources:
+        for row in carbon:
+            total = reported_kgco2e(row)
+            stated = factors.get(row["service"]["description"])
+            if row["usage_month"] != reported_month or total <= 0 or stated is None:
+                continue
+            cost = total / Decimal(stated["kgco2e_per_currency_unit"])
+            amount = (
+                total
+                / Decimal(stated["kgco2e_per_class_unit"])
+                * Decimal(stated["usage_unit_per_class_unit"])
+            )
+            start = datetime(usage_month.year, usage_month.month, 1, tzinfo=UTC)
+            location = row["location"]["location"] or "us"
+            region = row["location"]["region"]
+            project = row["project"]
+            rows.append(
+                {
+                    "billing_account_id": row["billing_account_id"],
+                    "service": row["service"],
+                    "sku": {"id": stated["sku_id"], "description": stated["sku_description"]},
+                    "usage_start_time": start,
+                    "usage_end_time": start + timedelta(hours=1),
+                    "project": {**project, "name": project["id"]},
+                    "location": {
+                        "location": location,
+                        "country": "US" if location.startswith("us") else "BE",
+                        "region": region,
+                        "zone": None,
+                    },
+                    "export_time": start + timedelta(hours=6),
+                    "cost": float(cost),
+                    "currency": "EUR",
+                    "usage": {
+                        "amount": float(round(amount, 3)),
+                        "unit": stated["usage_unit"],
+                        "amount_in_pricing_units": 1.0,
+                        "pricing_unit": "hour",
+                    },
+                    "credits": [],
+                    "cost_type": "regular",
+                }
+            )
+    return rows
+
+
 def to_json_row(schema: list[dict[str, Any]], row: dict[str, Any]) -> dict[str, Any]:
     """A row as `bq extract --destination_format=NEWLINE_DELIMITED_JSON` writes it: INTEGER as
     text, DATE as YYYY-MM-DD, TIMESTAMP as `YYYY-MM-DD HH:MM:SS UTC`."""
@@ -268,9 +350,15 @@ def write_sample(root: Path) -> None:
     """The demo's GCP inputs: the carbon table as a `bq extract` NDJSON file (file mode, and the
     fake's carbon table), the billing export as NDJSON, and the fake's table specs."""
     carbon = root / "carbon_footprint" / "carbon_footprint-000000000000.json"
-    write_ndjson(carbon, CARBON_SCHEMA, carbon_rows(date(2024, 1, 1), 24, seed=2024))
+    reported = carbon_rows(date(2024, 1, 1), 24, seed=2024)
+    write_ndjson(carbon, CARBON_SCHEMA, reported)
     billing = root / "billing_export.json"
-    write_ndjson(billing, BILLING_SCHEMA, billing_rows(date(2025, 12, 1), 14, seed=2025))
+    # Usage and cost of the last three reported months, derived from the reported figures by
+    # the stated factors (gcp_sample_factors.csv), and January 2026, not yet published.
+    months = [date(2025, 10, 1), date(2025, 11, 1), date(2025, 12, 1)]
+    write_ndjson(
+        billing, BILLING_SCHEMA, consistent_billing_rows(reported, months, date(2026, 1, 1))
+    )
     tables = root / "bigquery"
     tables.mkdir(parents=True, exist_ok=True)
     specs = {
