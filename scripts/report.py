@@ -189,6 +189,8 @@ def estimates_panel(data: ReportData) -> go.Figure:
                 if method != "all":
                     lines[f"Estimated, {method.replace('_', '-')}"] = by_month
         for index, (label, by_month) in enumerate(lines.items()):
+            if not by_month:  # an empty trace would hide its legend entry on later panels
+                continue
             months = sorted(by_month)
             fig.add_trace(
                 go.Scatter(
