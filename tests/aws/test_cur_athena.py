@@ -7,18 +7,57 @@ generated CUR files the local engine reads.
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.aws.test_cur_usage_daily import STREAM, assert_matches, cur_config, run_cur
-from tests.conftest import assert_no_secrets
+from tests.aws.test_cur_usage_daily import STREAM, assert_matches, cur_config
+from tests.conftest import TapRun, assert_no_secrets, run_tap
 from tests.fakes.aws_athena import AthenaFake, Table, write_legacy_athena_cur
 from tests.fakes.aws_cur import LineItem, line_items, write_cur2
 
 RESULTS = "s3://athena-results/cur/"
+
+
+@pytest.fixture(scope="module")
+def catalog(tmp_path_factory, tap_runner_module) -> Path:
+    """The catalog with only cur_usage_daily selected, discovered once for the module."""
+    found = json.loads(
+        tap_runner_module("tap-aws-carbon", cur_config("/nowhere"), args=("--discover",)).stdout
+    )
+    for entry in found["streams"]:
+        for item in entry["metadata"]:
+            if item["breadcrumb"] == []:
+                item["metadata"]["selected"] = entry["tap_stream_id"] == STREAM
+    path = tmp_path_factory.mktemp("catalog") / "catalog.json"
+    path.write_text(json.dumps(found))
+    return path
+
+
+@pytest.fixture(scope="module")
+def tap_runner_module(tmp_path_factory):
+    """tap_runner for module-scoped fixtures."""
+    folder = tmp_path_factory.mktemp("runs")
+
+    def _run(executable: str, config: dict[str, Any], **kwargs: Any) -> TapRun:
+        return run_tap(executable, config, folder, **kwargs)
+
+    return _run
+
+
+@pytest.fixture
+def run_cur(catalog, tap_runner):
+    """Run the tap on cur_usage_daily alone (the catalog is discovered once per module)."""
+
+    def _run(config: dict[str, Any], state: dict[str, Any] | None = None, **kwargs: Any) -> TapRun:
+        return tap_runner(
+            "tap-aws-carbon", config, state=state, args=("--catalog", str(catalog)), **kwargs
+        )
+
+    return _run
 
 
 @pytest.fixture(scope="module")
@@ -44,31 +83,31 @@ def cur2(tmp_path_factory, items) -> tuple[Path, Table]:
 
 
 def athena_config(fake: AthenaFake, uri: Path, table: Table, **overrides: Any) -> dict[str, Any]:
-    return cur_config(
-        str(uri),
-        cur_engine="athena",
-        athena_database=table.database,
-        athena_table=table.name,
-        athena_output_location=RESULTS,
-        athena_endpoint_url=fake.url,
-        glue_endpoint_url=fake.url,
-        athena_region="eu-west-1",
-        **overrides,
-    )
+    """Settings for the Athena engine against `fake`; an override of None leaves it unset."""
+    settings: dict[str, Any] = {
+        "cur_engine": "athena",
+        "athena_database": table.database,
+        "athena_table": table.name,
+        "athena_output_location": RESULTS,
+        "athena_endpoint_url": fake.url,
+        "glue_endpoint_url": fake.url,
+        "athena_region": "eu-west-1",
+    }
+    settings.update(overrides)
+    return cur_config(str(uri), **{k: v for k, v in settings.items() if v is not None})
 
 
-@pytest.mark.parametrize("generation", ["legacy", "cur2"])
-@pytest.mark.parametrize("tags", [[], ["user:team"]])
+@pytest.mark.parametrize(
+    ("generation", "tags"), [("legacy", []), ("legacy", ["user:team"]), ("cur2", ["user:team"])]
+)
 def test_athena_and_local_engines_emit_identical_records_and_state(
-    tap_runner, tmp_path, request, generation, tags
+    run_cur, request, generation, tags
 ):
     uri, table = request.getfixturevalue(generation)
-    local = run_cur(tmp_path, tap_runner, cur_config(str(uri), cur_include_tags=tags))
+    local = run_cur(cur_config(str(uri), cur_include_tags=tags))
     assert local.returncode == 0, local.stderr
     with AthenaFake([table]) as fake:
-        athena = run_cur(
-            tmp_path, tap_runner, athena_config(fake, uri, table, cur_include_tags=tags)
-        )
+        athena = run_cur(athena_config(fake, uri, table, cur_include_tags=tags))
         assert athena.returncode == 0, athena.stderr
         assert athena.records(STREAM) == local.records(STREAM)
         assert athena.final_state == local.final_state
@@ -90,32 +129,25 @@ def test_athena_and_local_engines_emit_identical_records_and_state(
     assert_no_secrets(athena.stdout, athena.stderr)
 
 
-def test_the_totals_from_athena_equal_the_line_items(tap_runner, tmp_path, legacy, items):
-    uri, table = legacy
-    with AthenaFake([table], queued_polls=2, running_polls=2) as fake:
-        run = run_cur(tmp_path, tap_runner, athena_config(fake, uri, table))
-    assert run.returncode == 0, run.stderr
-    assert_matches(run.records(STREAM), items)
-
-
 def test_an_unchanged_period_is_not_queried_again_and_a_restated_one_is(
-    tap_runner, tmp_path_factory, tmp_path, items
+    run_cur, tmp_path_factory, items
 ):
     root = tmp_path_factory.mktemp("restated")
     location = write_legacy_athena_cur(root, items, assembly_id="asm-1")
     table = Table("athenacurcfn_daily", "daily", location, ("year", "month"))
     uri = root / "cur" / "daily"
-    with AthenaFake([table]) as fake:
+    with AthenaFake([table], queued_polls=1, running_polls=2) as fake:
         config = athena_config(fake, uri, table)
-        first = run_cur(tmp_path, tap_runner, config)
+        first = run_cur(config)
         assert first.returncode == 0, first.stderr
-        again = run_cur(tmp_path, tap_runner, config, state=first.final_state)
+        assert_matches(first.records(STREAM), items)
+        again = run_cur(config, state=first.final_state)
         assert again.returncode == 0, again.stderr
         assert again.records(STREAM) == []
         assert len(fake.started()) == 2  # the second run started no query
         restated = line_items(date(2026, 1, 1), 120, seed=77)
         write_legacy_athena_cur(root, restated, assembly_id="asm-2")
-        third = run_cur(tmp_path, tap_runner, config, state=again.final_state)
+        third = run_cur(config, state=again.final_state)
     assert third.returncode == 0, third.stderr
     records = third.records(STREAM)
     assert {(r["billing_period"], r["delivery_id"]) for r in records} == {("2026-01", "asm-2")}

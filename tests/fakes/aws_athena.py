@@ -118,8 +118,10 @@ class AthenaFake(JsonFake):
         running_polls: int = 1,
         denied_outputs: tuple[str, ...] = (),
         faults: Any = None,
+        fault_operations: tuple[str, ...] = (),
     ) -> None:
         super().__init__(faults)
+        self.fault_operations = fault_operations  # empty: faults may hit any operation
         self.tables = {(t.database, t.name): t for t in tables}
         # workgroup -> its own output location (None: the request must name one)
         self.workgroups = workgroups if workgroups is not None else {"primary": None}
@@ -167,6 +169,13 @@ class AthenaFake(JsonFake):
         if handler is None:
             return _error(400, "UnknownOperationException", f"{operation} is not served here")
         return handler(body)
+
+    def eligible(self, request: Request) -> bool:
+        """Every call shares the path `/`: faults can be aimed at operations instead."""
+        if not self.fault_operations:
+            return super().eligible(request)
+        target = request.header("X-Amz-Target") or ""
+        return target.rpartition(".")[2] in self.fault_operations
 
     def fault_reply(self, kind: str, request: Request) -> Reply:
         """Athena's own shapes: throttling is HTTP 400 with a code, faults are 500."""

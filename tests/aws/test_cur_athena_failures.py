@@ -1,0 +1,227 @@
+"""cur_engine athena when things go wrong: each failure ends in one line saying what to fix,
+a running query is cancelled, and no period is emitted twice or half."""
+
+# The fixtures are shared with test_cur_athena.py by import, which ruff reads as redefinition.
+# ruff: noqa: F811
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from tests.aws.test_cur_athena import (  # noqa: F401 - fixtures
+    RESULTS,
+    athena_config,
+    catalog,
+    cur2,
+    items,
+    legacy,
+    run_cur,
+    tap_runner_module,
+)
+from tests.aws.test_cur_usage_daily import STREAM, assert_matches, cur_config
+from tests.conftest import CAPTURED_OUTPUT, assert_no_secrets
+from tests.fakes._http import Faults
+from tests.fakes.aws_athena import AthenaFake, Table
+
+
+def one_error_line(run) -> str:
+    """The run failed with exactly one ERROR line and no traceback; that line."""
+    assert run.returncode != 0
+    assert "Traceback" not in run.stderr, run.stderr
+    assert len(run.error_lines) == 1, run.stderr
+    assert_no_secrets(run.stdout, run.stderr)
+    return run.error_lines[0]
+
+
+def test_athena_engine_without_a_table_is_refused_before_any_request(run_cur, legacy):
+    uri, _ = legacy
+    run = run_cur(cur_config(str(uri), cur_engine="athena", athena_database="athenacurcfn_daily"))
+    line = one_error_line(run)
+    assert "cur_engine athena needs athena_table" in line
+
+
+def test_a_missing_table_names_the_database_and_table_settings(run_cur, legacy):
+    uri, table = legacy
+    with AthenaFake([table]) as fake:
+        run = run_cur(athena_config(fake, uri, table, athena_table="dialy"))
+        assert fake.operations("StartQueryExecution") == []
+    line = one_error_line(run)
+    assert "EntityNotFoundException" in line and "athena_table (dialy)" in line
+
+
+def test_a_period_without_partition_fails_after_the_periods_before_it(run_cur, legacy, tmp_path):
+    uri, table = legacy
+    january = tmp_path / "daily"
+    shutil.copytree(table.location, january)
+    shutil.rmtree(january / "year=2026" / "month=2")  # the crawler has not seen February
+    partial = Table(table.database, table.name, january, table.partition_keys)
+    with AthenaFake([partial]) as fake:
+        run = run_cur(athena_config(fake, uri, partial))
+    line = one_error_line(run)
+    assert "no partition for billing period 2026-02" in line and "crawler" in line
+    assert {r["billing_period"] for r in run.records(STREAM)} == {"2026-01"}
+    assert list(run.final_state["bookmarks"][STREAM]["periods"]) == ["2026-01"]
+
+
+def test_a_column_the_table_lacks_is_named(run_cur, legacy, tmp_path):
+    uri, table = legacy
+    location = tmp_path / "daily"
+    for path in table.location.rglob("*.parquet"):
+        target = location / path.relative_to(table.location)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pq.read_table(path).drop_columns(["line_item_usage_type"]), target)
+    broken = Table(table.database, table.name, location, table.partition_keys)
+    with AthenaFake([broken]) as fake:
+        run = run_cur(athena_config(fake, uri, broken))
+        assert fake.operations("StartQueryExecution") == []
+    line = one_error_line(run)
+    assert "lacks the column(s) line_item_usage_type" in line
+
+
+def test_an_output_location_without_write_access_says_what_to_grant(run_cur, legacy):
+    uri, table = legacy
+    with AthenaFake([table], denied_outputs=(RESULTS,)) as fake:
+        run = run_cur(athena_config(fake, uri, table))
+    line = one_error_line(run)
+    assert "Access denied when writing output" in line and "s3:PutObject" in line
+    assert run.records(STREAM) == []
+
+
+def test_no_output_location_anywhere_is_athena_s_own_refusal_in_one_line(run_cur, legacy):
+    uri, table = legacy
+    with AthenaFake([table]) as fake:
+        run = run_cur(athena_config(fake, uri, table, athena_output_location=None))
+    line = one_error_line(run)
+    assert "No output location provided" in line and "athena_output_location" in line
+
+
+def test_a_query_cancelled_from_outside_is_reported_and_not_emitted(run_cur, legacy):
+    uri, table = legacy
+    with AthenaFake([table]) as fake:
+        fake.script = ["cancel"]
+        run = run_cur(athena_config(fake, uri, table))
+    line = one_error_line(run)
+    assert "was cancelled outside the tap" in line and "reads it again" in line
+    assert run.records(STREAM) == []
+
+
+def test_throttling_and_lost_answers_are_retried_without_starting_a_query_twice(
+    run_cur, legacy, items
+):
+    uri, table = legacy
+    # Seed 0 resets the first start after Athena took it, then throttles (TooManyRequests)
+    # and fails (500) the second period's start before letting it through.
+    faults = Faults(rate=0.6, seed=0, kinds=("reset", "429", "500"))
+    with AthenaFake([table], faults=faults, fault_operations=("StartQueryExecution",)) as fake:
+        run = run_cur(athena_config(fake, uri, table))
+        starts = fake.operations("StartQueryExecution")
+        assert [r.fault for r in starts] == ["reset", None, "429", "500", None]
+    assert run.returncode == 0, run.stderr
+    assert_matches(run.records(STREAM), items)
+    # A start whose answer was lost is sent again with the same token: still one query.
+    assert len(fake.started()) == 2 < len(starts)
+    assert len({r.json()["ClientRequestToken"] for r in starts}) == 2
+
+
+def test_a_retryable_athena_failure_starts_the_query_again(run_cur, cur2):
+    uri, table = cur2
+    with AthenaFake([table]) as fake:
+        fake.script = ["fail_retryable"]
+        run = run_cur(athena_config(fake, uri, table))
+        started = fake.started()
+    assert run.returncode == 0, run.stderr
+    assert [e.state for e in started] == ["FAILED", "SUCCEEDED", "SUCCEEDED"]
+    assert started[0].token != started[1].token  # a new attempt, a new token
+    assert "retryable system error" in run.stderr
+    assert {r["billing_period"] for r in run.records(STREAM)} == {"2026-01", "2026-02"}
+
+
+def test_a_query_past_its_deadline_is_cancelled(run_cur, legacy):
+    uri, table = legacy
+    with AthenaFake([table]) as fake:
+        fake.script = ["hang"]
+        run = run_cur(athena_config(fake, uri, table, athena_query_timeout_minutes=0.01))
+        (execution,) = fake.started()
+    line = one_error_line(run)
+    assert "still RUNNING after athena_query_timeout_minutes" in line
+    assert execution.stopped and execution.state == "CANCELLED"
+
+
+def test_a_query_scanning_more_than_the_cap_is_stopped(run_cur, legacy):
+    uri, table = legacy
+    with AthenaFake([table], running_polls=3) as fake:
+        run = run_cur(athena_config(fake, uri, table, athena_max_bytes_scanned_per_query=1000))
+        (execution,) = fake.started()
+    line = one_error_line(run)
+    assert "more than athena_max_bytes_scanned_per_query (1,000)" in line
+    assert execution.stopped and execution.state == "CANCELLED"
+
+
+def test_sigterm_cancels_the_running_query(legacy, catalog, tmp_path):
+    uri, table = legacy
+    with AthenaFake([table]) as fake:
+        fake.script = ["hang"]
+        config = tmp_path / "config.json"
+        config.write_text(json.dumps(athena_config(fake, uri, table)))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        tap = Path(sys.executable).parent / "tap-aws-carbon"
+        with subprocess.Popen(
+            [str(tap), "--config", str(config), "--catalog", str(catalog)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**env, "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"},
+        ) as process:
+            deadline = time.monotonic() + 60
+            while not fake.operations("GetQueryExecution") and time.monotonic() < deadline:
+                time.sleep(0.05)
+            process.send_signal(signal.SIGTERM)
+            stdout, stderr = process.communicate(timeout=60)
+        (execution,) = fake.started()
+    CAPTURED_OUTPUT.extend((stdout, stderr))
+    assert process.returncode != 0
+    assert "Traceback" not in stderr
+    errors = [line for line in stderr.splitlines() if "ERROR" in line]
+    assert len(errors) == 1 and "stopped by SIGTERM" in errors[0], stderr
+    assert execution.stopped and execution.state == "CANCELLED"
+
+
+@pytest.mark.parametrize("max_results", [1001])
+def test_the_fake_refuses_pages_larger_than_athena_allows(legacy, max_results):
+    """Botocore does not check GetQueryResults' MaxResults cap; the fake must, as Athena does."""
+    import boto3
+
+    _, table = legacy
+    with AthenaFake([table]) as fake:
+        client = boto3.client(
+            "athena",
+            endpoint_url=fake.url,
+            region_name="eu-west-1",
+            aws_access_key_id="AKIDATHENATEST000001",
+            aws_secret_access_key="athena-test-secret",
+        )
+        started = client.start_query_execution(
+            QueryString='SELECT count(*) AS n FROM "daily" WHERE "year" = ?',
+            QueryExecutionContext={"Database": table.database},
+            ResultConfiguration={"OutputLocation": RESULTS},
+            ExecutionParameters=["'2026'"],
+        )
+        query_id = started["QueryExecutionId"]
+        while client.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"][
+            "State"
+        ] in ("QUEUED", "RUNNING"):
+            pass
+        with pytest.raises(client.exceptions.InvalidRequestException, match="1000"):
+            client.get_query_results(QueryExecutionId=query_id, MaxResults=max_results)
+        rows = client.get_query_results(QueryExecutionId=query_id)["ResultSet"]["Rows"]
+    assert rows == [{"Data": [{"VarCharValue": "n"}]}, {"Data": [{"VarCharValue": "500"}]}]
