@@ -105,6 +105,8 @@ class CurFileError(TapUserError):
 
 @dataclass(frozen=True)
 class CurFile:
+    """One CUR data file as the engine reads it."""
+
     path: Path  # a local, seekable copy
     uri: str  # where the user finds it
     format: str  # csv | csv.gz | parquet
@@ -130,7 +132,7 @@ def file_columns(file: CurFile) -> dict[str, str]:
         return {field.name: _family(field.type) for field in schema}
     try:
         opener = gzip.open if file.format == "csv.gz" else open
-        with opener(file.path, "rb") as raw:  # type: ignore[operator]
+        with opener(file.path, "rb") as raw:
             text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
             header = next(csv.reader(text), None)
     except (OSError, EOFError, UnicodeDecodeError, csv.Error) as exc:
@@ -414,6 +416,7 @@ class DailyAggregator:
         )
 
     def close(self) -> None:
+        """Close the DuckDB connection (and its spill files)."""
         self._db.close()
 
     def add(self, files: Sequence[CurFile]) -> None:
@@ -437,9 +440,9 @@ class DailyAggregator:
         except CurFileError:
             self._blame_one(files, columns, aliases)  # several files: name the broken one
             raise
-        rows, bad_rows = self._db.execute(
+        rows, bad_rows = self._single_row(
             "SELECT count(*), coalesce(sum(bad_rows), 0) FROM partial"
-        ).fetchone()
+        )
         if bad_rows:
             self._report_bad_row(files, projection, select, bad)
         if rows > self._compact_rows and rows > 2 * self._compacted_rows:
@@ -451,7 +454,14 @@ class DailyAggregator:
         self._db.execute(f"CREATE TABLE merged AS {self._merge_sql(order=False)}")
         self._db.execute("DROP TABLE partial")
         self._db.execute("ALTER TABLE merged RENAME TO partial")
-        self._compacted_rows = self._db.execute("SELECT count(*) FROM partial").fetchone()[0]
+        self._compacted_rows = self._single_row("SELECT count(*) FROM partial")[0]
+
+    def _single_row(self, sql: str) -> tuple[Any, ...]:
+        """The one row an aggregate without GROUP BY always answers (DuckDB types it optional)."""
+        row = self._db.execute(sql).fetchone()
+        if row is None:
+            raise RuntimeError(f"DuckDB answered no row to an aggregate: {sql}")
+        return row
 
     def _merge_sql(self, *, order: bool) -> str:
         group = ", ".join(self._group)
@@ -558,11 +568,11 @@ class DailyAggregator:
         """Requested tag keys no line item read so far had a value for."""
         if not self.tags:
             return []
-        found = self._db.execute(
+        found = self._single_row(
             "SELECT "
             + ", ".join(f"coalesce(bool_or(tag_{i} <> ''), false)" for i in range(len(self.tags)))
             + " FROM partial"
-        ).fetchone()
+        )
         return [tag for tag, seen in zip(self.tags, found, strict=True) if not seen]
 
     def results(self) -> Iterator[dict[str, Any]]:

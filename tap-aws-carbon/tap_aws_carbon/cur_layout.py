@@ -99,7 +99,7 @@ def _current(source: ExportSource, period: str, entry: _Period) -> Delivery | No
     # for legacy CURs; CUR 2.0 folder names start with a timestamp, so the last one is newest.
     folders: dict[str, list[FileInfo]] = defaultdict(list)
     for key, info in entry.data.items():
-        rest = _place(key)[3]  # type: ignore[index]
+        rest = _place(key)[3]  # type: ignore[index]  # entry.data holds only keys _place read
         folders[rest.rsplit("/", 1)[0] if "/" in rest else ""].append(info)
     if entry.generation == "legacy" and len(folders) > 1:
         raise TapUserError(

@@ -136,9 +136,11 @@ class CurUsageDailyStream(Stream):
 
     @property
     def tap(self) -> TapAwsCarbon:
-        return self._tap  # type: ignore[return-value]
+        """The tap that built this stream, for its export source and engine."""
+        return self._tap  # type: ignore[return-value]  # SDK types it Tap; only this tap builds it
 
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
+        """Daily rows of each billing period whose delivery changed since the bookmark."""
         source = self.tap.export_source(self.name, SETTING)
         state = self.get_context_state(context)
         done: dict[str, str] = state.setdefault("periods", {})
