@@ -258,20 +258,31 @@ STYLE = (
 )
 
 
+def _figure_html(fig: go.Figure, *, first: bool) -> str:
+    """A figure's div; the first one on the page carries plotly.js inline."""
+    return fig.to_html(
+        full_html=False, include_plotlyjs=first, include_mathjax=False, config=PLOT_CONFIG
+    )
+
+
 def render(data: ReportData) -> str:
     """The whole page as HTML text, plotly.js inlined once."""
-    panels = provider_panels(data).to_html(
-        full_html=False, include_plotlyjs=True, include_mathjax=False, config=PLOT_CONFIG
-    )
+    if data.monthly:
+        panels = _figure_html(provider_panels(data), first=True)
+    else:
+        panels = "<p class='note'>No emissions loaded yet: run the taps and dbt build first.</p>"
     if data.reported is None:
         estimates = (
             "<p class='note'>Reported against estimated: not drawn, the estimate models"
             " (rpt_reported_vs_estimated) are not built in this warehouse.</p>"
         )
-    else:
-        estimates = estimates_panel(data).to_html(
-            full_html=False, include_plotlyjs=False, include_mathjax=False, config=PLOT_CONFIG
+    elif not data.reported and not data.estimated:
+        estimates = (
+            "<p class='note'>Reported against estimated: not drawn, rpt_reported_vs_estimated"
+            " has no rows yet.</p>"
         )
+    else:
+        estimates = _figure_html(estimates_panel(data), first=not data.monthly)
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>Cloud emissions report</title><style>{STYLE}</style></head><body>"
