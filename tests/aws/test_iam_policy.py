@@ -1,4 +1,9 @@
-"""The shipped IAM policy allows every AWS operation tap-aws-carbon's code can call."""
+"""The shipped IAM policies allow every AWS operation tap-aws-carbon's code can call, and no more.
+
+`aws-iam-policy.json` is the base grant; `aws-iam-policy-athena.json` is added for cur_engine
+athena and holds exactly what the Athena engine's modules need (Athena runs the query with the
+caller's permissions, so that includes Glue and S3 actions the tap never calls itself).
+"""
 
 from __future__ import annotations
 
@@ -12,10 +17,15 @@ import tap_aws_carbon
 
 from tests.conftest import ROOT
 
-SERVICES = ("sustainability", "s3")  # the clients the tap builds (STS only to assume role_arn)
+# The clients the tap builds (STS only to assume role_arn).
+SERVICES = ("sustainability", "s3", "athena", "glue")
+PACKAGE = Path(tap_aws_carbon.__file__).parent
+ATHENA_MODULES = ("athena_client.py", "cur_athena.py")
+BASE = "policies/aws-iam-policy.json"
+ATHENA = "policies/aws-iam-policy-athena.json"
 
 
-def called_operations() -> set[tuple[str, str]]:
+def called_operations(paths: list[Path] | None = None) -> set[tuple[str, str]]:
     """(service, Operation) for every client method or paginator named in the tap's source."""
     session = botocore.session.get_session()
     by_method: dict[str, list[tuple[str, str]]] = {}
@@ -25,7 +35,7 @@ def called_operations() -> set[tuple[str, str]]:
             method = botocore.xform_name(operation)
             by_method.setdefault(method, []).append((service, operation))
     found: set[tuple[str, str]] = set()
-    for path in Path(tap_aws_carbon.__file__).parent.rglob("*.py"):
+    for path in paths if paths is not None else PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Attribute) and node.attr in by_method:
                 found.update(by_method[node.attr])
@@ -34,28 +44,33 @@ def called_operations() -> set[tuple[str, str]]:
     return found
 
 
-def required_actions() -> set[str]:
+def required_actions(paths: list[Path] | None = None) -> set[str]:
+    """IAM actions the operations need: mapped rows (all of an operation's), else the default."""
     lines = (ROOT / "policies/aws-action-map.csv").read_text().splitlines()
-    mapped = {
-        (r["service"], r["operation"]): r["action"]
-        for r in csv.DictReader(line for line in lines if not line.startswith("#"))
-    }
-    return {mapped.get(op, f"{op[0]}:{op[1]}") for op in called_operations()}
+    mapped: dict[tuple[str, str], set[str]] = {}
+    for r in csv.DictReader(line for line in lines if not line.startswith("#")):
+        mapped.setdefault((r["service"], r["operation"]), set()).add(r["action"])
+    needed: set[str] = set()
+    for op in called_operations(paths):
+        needed |= mapped.get(op, {f"{op[0]}:{op[1]}"})
+    return needed
 
 
-def allowed_actions() -> set[str]:
-    policy = json.loads((ROOT / "policies/aws-iam-policy.json").read_text())
+def allowed_actions(*files: str) -> set[str]:
+    """Actions the policy files allow (default: both)."""
     actions: set[str] = set()
-    for statement in policy["Statement"]:
-        assert statement["Effect"] == "Allow"
-        granted = statement["Action"]
-        actions.update([granted] if isinstance(granted, str) else granted)
+    for name in files or (BASE, ATHENA):
+        for statement in json.loads((ROOT / name).read_text())["Statement"]:
+            assert statement["Effect"] == "Allow"
+            granted = statement["Action"]
+            actions.update([granted] if isinstance(granted, str) else granted)
     return actions
 
 
 def test_the_tap_calls_the_operations_it_is_known_to_need():
     needed = required_actions()
     assert {"sustainability:GetEstimatedCarbonEmissions", "s3:GetObject", "s3:ListBucket"} <= needed
+    assert {"athena:StartQueryExecution", "athena:StopQueryExecution", "glue:GetTable"} <= needed
 
 
 def test_every_action_the_tap_needs_is_in_the_policy_file():
@@ -70,3 +85,13 @@ def test_the_policy_grants_nothing_the_tap_does_not_use():
 
 def test_no_wildcard_actions():
     assert not [a for a in allowed_actions() if "*" in a]
+
+
+def test_the_athena_policy_holds_exactly_what_the_athena_engine_needs():
+    athena = required_actions([PACKAGE / name for name in ATHENA_MODULES])
+    assert "s3:PutObject" in athena  # the result location, written by Athena as the caller
+    assert allowed_actions(ATHENA) == athena
+
+
+def test_the_base_policy_grants_no_athena_or_glue_action():
+    assert not {a for a in allowed_actions(BASE) if a.startswith(("athena:", "glue:"))}
