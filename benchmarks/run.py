@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from tap_aws_carbon.cur_engine import DIMENSIONS, SUMS, USAGE_START  # noqa: E402
 
+from benchmarks.athena_scan import athena_row  # noqa: E402
 from benchmarks.generate import generate, replicate  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -513,6 +514,9 @@ def main() -> None:
                 f"GROUP BY | {r['size']} | {r['ours']} | {r['generic']} | "
                 f"{r.get('ratio', 'n/a')} |"
             )
+            print(lines[-1], flush=True)
+        if "athena" not in skip:
+            lines.append(athena_row(work))  # bytes Athena scans per period vs table size
             print(lines[-1], flush=True)
         if "api" not in skip:
             r = bench_api(args.api_rows, work)
