@@ -8,6 +8,7 @@ from pathlib import Path
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from estimates_summary import print_estimates, read_estimates
 from report import write_report
 from warehouse import DEFAULT_PORT, url
 
@@ -57,6 +58,7 @@ def main() -> None:
             " from analytics.fct_emissions_restatements group by 1 order by 1"
         ).fetchall()
         report = write_report(conn, REPORT)
+        estimates = read_estimates(conn)
     print("\nRows in fct_cloud_emissions (month x account x region x service x scope x method)")
     for provider, rows, first, last in providers:
         print(f"  {provider:<6} {rows:>7} rows  {first:%Y-%m} .. {last:%Y-%m}")
@@ -102,6 +104,7 @@ def main() -> None:
         print(f"  {provider:<6} {rows:>6} figures over {months} months")
     if not restated:
         print("  none yet: each later run that sees a provider restate a month adds them")
+    print_estimates(*estimates)
     print(f"\nReport (panels per provider, coverage, inventory): {report}")
 
 
