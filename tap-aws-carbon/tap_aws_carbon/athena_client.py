@@ -130,6 +130,16 @@ class AthenaQueries:
             self.glue.get_table, "Glue GetTable", DatabaseName=self.database, Name=self.table
         )
 
+    def has_table(self, name: str) -> bool:
+        """Whether athena_database holds a table `name` (Glue GetTable)."""
+        try:
+            self.glue.get_table(DatabaseName=self.database, Name=name)
+        except self.glue.exceptions.EntityNotFoundException:
+            return False
+        except (BotoCoreError, ClientError) as exc:
+            raise self._provider_error(exc, "Glue GetTable") from exc
+        return True
+
     def partitions(self) -> Iterator[list[str]]:
         """Each partition's values, through boto3's paginator."""
         pages = self.glue.get_paginator("get_partitions").paginate(
@@ -195,11 +205,12 @@ class AthenaQueries:
             "QueryString": sql,
             "QueryExecutionContext": {"Database": self.database, "Catalog": self.catalog},
             "WorkGroup": self.workgroup,
-            "ExecutionParameters": list(parameters),
             "ClientRequestToken": self._token(sql, parameters, attempt),
             # A reused result would hide a restated period.
             "ResultReuseConfiguration": {"ResultReuseByAgeConfiguration": {"Enabled": False}},
         }
+        if parameters:  # Athena refuses an empty list
+            request["ExecutionParameters"] = list(parameters)
         if self.output_location:
             request["ResultConfiguration"] = {"OutputLocation": self.output_location}
         query_id: str | None = None
@@ -318,14 +329,17 @@ class AthenaQueries:
         try:
             return method(**kwargs)
         except (BotoCoreError, ClientError) as exc:
-            found = classify(exc)
-            failed, hint = failure_named(exc, operation, self._hint(found.error_class, operation))
-            if found.code == "EntityNotFoundException":
-                hint = (
-                    f"check athena_database ({self.database}) and athena_table ({self.table}): "
-                    f"the Glue Data Catalog in {self.region} (athena_region) has no such table"
-                )
-            raise ProviderError(found, provider="aws", operation=failed, hint=hint) from exc
+            raise self._provider_error(exc, operation) from exc
+
+    def _provider_error(self, exc: BaseException, operation: str) -> ProviderError:
+        found = classify(exc)
+        failed, hint = failure_named(exc, operation, self._hint(found.error_class, operation))
+        if found.code == "EntityNotFoundException":
+            hint = (
+                f"check athena_database ({self.database}) and athena_table ({self.table}): "
+                f"the Glue Data Catalog in {self.region} (athena_region) has no such table"
+            )
+        return ProviderError(found, provider="aws", operation=failed, hint=hint)
 
     def _hint(self, error_class: ErrorClass, operation: str) -> str | None:
         service, _, action = operation.partition(" ")

@@ -41,6 +41,9 @@ from tap_aws_carbon.cur_layout import Delivery
 
 AMOUNT = "decimal(38,18)"
 LEGACY_PARTITIONS = ("year", "month")
+# The legacy CUR Athena integration's status table: READY, or UPDATING while AWS rewrites the
+# report's files (a query then may read old and new files mixed; CUR user guide).
+STATUS_TABLE = "cost_and_usage_data_status"
 CUR2_PARTITIONS = ("billing_period",)
 NUMERIC = ("double", "float", "real", "decimal", "bigint", "int", "smallint", "tinyint")
 
@@ -256,6 +259,7 @@ class AthenaEngine:
         self.stream = stream
         self._query: AthenaQuery | None = None
         self._partitions: dict[str, list[str]] | None = None
+        self._status_checked = False
 
     def query(self) -> AthenaQuery:
         """The aggregate for the table as Glue describes it now (looked up once per run)."""
@@ -275,6 +279,24 @@ class AthenaEngine:
                     self._partitions.setdefault(found, values)
         return self._partitions.get(period)
 
+    def _check_status(self) -> None:
+        """Refuse to read while the integration says AWS is rewriting the report."""
+        if self._status_checked:
+            return
+        self._status_checked = True
+        queries = self.queries
+        if not queries.has_table(STATUS_TABLE):
+            return  # a table made by hand, without the integration's status table
+        sql = f"SELECT status FROM {_quote(queries.database)}.{_quote(STATUS_TABLE)}"
+        where = f"{self.stream} {STATUS_TABLE}"
+        found = {str(row[0]).upper() for row in queries.rows(sql, [], where, ["status"])}
+        if "UPDATING" in found:
+            raise AthenaTableError(
+                f"{where}: AWS is updating the report ({queries.database}.{STATUS_TABLE} "
+                "says UPDATING), so a query could read old and new files mixed; nothing was "
+                "read and the state is unchanged: re-run once it says READY"
+            )
+
     def records(self, delivery: Delivery, unseen: set[str]) -> Iterator[dict[str, Any]]:
         """The delivery's daily rows; removes from `unseen` the tags some row had."""
         query = self.query()
@@ -286,6 +308,8 @@ class AthenaEngine:
                 f"{delivery.generation} report; point both at the same report"
             )
         where = f"{self.stream} {delivery.billing_period}"
+        if table.generation == "legacy":
+            self._check_status()
         values = self.partition(delivery.billing_period)
         if values is None:
             raise AthenaTableError(

@@ -16,7 +16,7 @@ import pytest
 
 from tests.aws.test_cur_usage_daily import STREAM, assert_matches, cur_config
 from tests.conftest import TapRun, assert_no_secrets, run_tap
-from tests.fakes.aws_athena import AthenaFake, Table, write_legacy_athena_cur
+from tests.fakes.aws_athena import AthenaFake, Table, write_legacy_athena_cur, write_status_table
 from tests.fakes.aws_cur import LineItem, line_items, write_cur2
 
 RESULTS = "s3://athena-results/cur/"
@@ -101,18 +101,25 @@ def athena_config(fake: AthenaFake, uri: Path, table: Table, **overrides: Any) -
     ("generation", "tags"), [("legacy", []), ("legacy", ["user:team"]), ("cur2", ["user:team"])]
 )
 def test_athena_and_local_engines_emit_identical_records_and_state(
-    run_cur, request, generation, tags
+    run_cur, request, tmp_path, generation, tags
 ):
     uri, table = request.getfixturevalue(generation)
     local = run_cur(cur_config(str(uri), cur_include_tags=tags))
     assert local.returncode == 0, local.stderr
-    with AthenaFake([table]) as fake:
+    tables = [table]
+    if generation == "legacy":  # the integration's status table, saying the report is READY
+        tables.append(write_status_table(tmp_path, table.database, "READY"))
+    with AthenaFake(tables) as fake:
         athena = run_cur(athena_config(fake, uri, table, cur_include_tags=tags))
         assert athena.returncode == 0, athena.stderr
         assert athena.records(STREAM) == local.records(STREAM)
         assert athena.final_state == local.final_state
         # One query per billing period, each pruned to its partition with typed parameters.
-        started = fake.started()
+        status, started = [], []
+        for execution in fake.started():
+            is_status = "cost_and_usage_data_status" in execution.request["QueryString"]
+            (status if is_status else started).append(execution)
+        assert len(status) == (1 if generation == "legacy" else 0)
         assert len(started) == 2
         parameters = [e.request["ExecutionParameters"] for e in started]
         if generation == "legacy":
@@ -125,7 +132,7 @@ def test_athena_and_local_engines_emit_identical_records_and_state(
     if tags:
         assert {r["resource_tags"]["user:team"] for r in records} == {"platform"}
     scanned = [line for line in athena.stderr.splitlines() if "scanned" in line]
-    assert len(scanned) == 2 and all("bytes" in line for line in scanned)
+    assert len(scanned) == 2 + len(status) and all("bytes" in line for line in scanned)
     assert_no_secrets(athena.stdout, athena.stderr)
 
 

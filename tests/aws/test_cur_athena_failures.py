@@ -31,7 +31,7 @@ from tests.aws.test_cur_athena import (  # noqa: F401 - fixtures
 from tests.aws.test_cur_usage_daily import STREAM, assert_matches, cur_config
 from tests.conftest import CAPTURED_OUTPUT, assert_no_secrets
 from tests.fakes._http import Faults
-from tests.fakes.aws_athena import AthenaFake, Table
+from tests.fakes.aws_athena import AthenaFake, Table, write_status_table
 
 
 def one_error_line(run) -> str:
@@ -86,6 +86,18 @@ def test_a_column_the_table_lacks_is_named(run_cur, legacy, tmp_path):
         assert fake.operations("StartQueryExecution") == []
     line = one_error_line(run)
     assert "lacks the column(s) line_item_usage_type" in line
+
+
+def test_a_report_aws_is_updating_is_not_read(run_cur, legacy, tmp_path):
+    uri, table = legacy
+    status = write_status_table(tmp_path, table.database, "UPDATING")
+    with AthenaFake([table, status]) as fake:
+        run = run_cur(athena_config(fake, uri, table))
+        queries = [e.request["QueryString"] for e in fake.started()]
+    line = one_error_line(run)
+    assert "says UPDATING" in line and "re-run once it says READY" in line
+    assert len(queries) == 1 and "cost_and_usage_data_status" in queries[0]
+    assert run.records(STREAM) == []
 
 
 def test_an_output_location_without_write_access_says_what_to_grant(run_cur, legacy):

@@ -566,6 +566,15 @@ def write_legacy_athena_cur(
     return location
 
 
+def write_status_table(root: Path, database: str, status: str) -> Table:
+    """The legacy integration's `cost_and_usage_data_status` table (one row, READY or
+    UPDATING) under `root`, beside the report folder as AWS keeps it."""
+    location = root / "cost_and_usage_data_status"
+    location.mkdir(parents=True, exist_ok=True)
+    (location / "status.snappy.parquet").write_bytes(encode_parquet([{"status": status}]))
+    return Table(database, "cost_and_usage_data_status", location, ())
+
+
 _LEGACY_TIMESTAMPS = ("lineItem/UsageStartDate", "lineItem/UsageEndDate")
 
 
