@@ -169,6 +169,18 @@ def test_a_query_past_its_deadline_is_cancelled(run_cur, legacy):
     assert execution.stopped and execution.state == "CANCELLED"
 
 
+def test_max_run_minutes_cancels_the_running_query_and_keeps_the_state(run_cur, legacy):
+    uri, table = legacy
+    with AthenaFake([table]) as fake:
+        fake.script = ["hang"]
+        run = run_cur(athena_config(fake, uri, table, max_run_minutes=0.06))
+        (execution,) = fake.started()
+    line = one_error_line(run)
+    assert "max_run_minutes (0.06) passed" in line
+    assert execution.stopped and execution.state == "CANCELLED"
+    assert run.records(STREAM) == []
+
+
 def test_a_query_scanning_more_than_the_cap_is_stopped(run_cur, legacy):
     uri, table = legacy
     with AthenaFake([table], running_polls=3) as fake:

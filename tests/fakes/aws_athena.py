@@ -114,7 +114,7 @@ class AthenaFake(JsonFake):
         tables: list[Table],
         *,
         workgroups: dict[str, str | None] | None = None,
-        queued_polls: int = 1,
+        queued_polls: int = 0,
         running_polls: int = 1,
         denied_outputs: tuple[str, ...] = (),
         faults: Any = None,
