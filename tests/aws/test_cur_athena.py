@@ -8,11 +8,13 @@ generated CUR files the local engine reads.
 from __future__ import annotations
 
 import json
+import ssl
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 
 from tests.aws.test_cur_usage_daily import STREAM, assert_matches, cur_config
 from tests.conftest import TapRun, assert_no_secrets, run_tap
@@ -160,3 +162,26 @@ def test_an_unchanged_period_is_not_queried_again_and_a_restated_one_is(
     assert {(r["billing_period"], r["delivery_id"]) for r in records} == {("2026-01", "asm-2")}
     assert_matches(records, restated)
     assert len(fake.started()) == 3
+
+
+def test_athena_and_glue_go_through_the_ca_bundle_of_the_environment(run_cur, cur2, tmp_path):
+    """Built like the tap's other botocore clients, they trust AWS_CA_BUNDLE (a TLS-inspecting
+    proxy's CA) and nothing else."""
+    uri, table = cur2
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    ca_file = tmp_path / "corporate-ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    fake = AthenaFake([table]).start(tls=context)
+    try:
+        assert fake.url.startswith("https://")
+        config = athena_config(fake, uri, table, max_attempts=1)
+        trusted = run_cur(config, env={"AWS_CA_BUNDLE": str(ca_file)})
+        untrusted = run_cur(config)
+    finally:
+        fake.stop()
+    assert trusted.returncode == 0, trusted.stderr
+    assert {r["billing_period"] for r in trusted.records(STREAM)} == {"2026-01", "2026-02"}
+    assert untrusted.returncode == 1
+    assert any("AWS_CA_BUNDLE" in line for line in untrusted.error_lines), untrusted.stderr
