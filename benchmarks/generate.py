@@ -1,10 +1,15 @@
-"""Synthetic legacy CURs of a given compressed size, reproducible from a seed.
+"""Synthetic CURs of a given compressed size, reproducible from a seed.
 
-Same 135 `category/Name` columns as the tests' generator (tests/fakes/aws_cur.py), written by
-DuckDB so gigabytes take minutes, not hours. Values are hash-derived from (seed, row, column):
-50 accounts, 10 regions, the tests' products, hourly usage over 28 days, unique line item ids.
+Legacy CUR (gzip CSV): the same 135 `category/Name` columns as the tests' generator
+(tests/fakes/aws_cur.py). CUR 2.0 (snappy Parquet): the same line items under the tests' CUR 2.0
+layout: snake_case columns, timestamps and doubles typed, product attributes in the `product`
+map and tags in the `resource_tags` map (`user_team`, a key only where the item has a value).
+Written by DuckDB so gigabytes take minutes, not hours. Values are hash-derived from (seed, row,
+column): 50 accounts, 10 regions, the tests' products, hourly usage over 28 days, unique line
+item ids.
 
     uv run python benchmarks/generate.py --size-gb 1 --out benchmarks/data/cur-1gb
+    uv run python benchmarks/generate.py --size-gb 1 --format parquet --out /tmp/cur2-1gb
 """
 
 from __future__ import annotations
@@ -18,7 +23,15 @@ from pathlib import Path
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.fakes.aws_cur import FILLER_HEADERS, LEGACY_HEADERS, PRODUCTS
+from tests.fakes.aws_cur import (
+    CUR2_DOUBLES,
+    CUR2_PRODUCT_MAP,
+    FILLER_HEADERS,
+    LEGACY_HEADERS,
+    PRODUCTS,
+    cur2_tag_key,
+    snake,
+)
 
 REGIONS = [
     "us-east-1",
@@ -35,6 +48,10 @@ REGIONS = [
 ACCOUNTS = [f"{(n * 7919 + 12345) % 10**12:012d}" for n in range(50)]
 ROWS_PER_FILE = 2_000_000
 PERIOD = "20260101-20260201"
+CUR2_PERIOD = "BILLING_PERIOD=2026-01"
+CUR2_NAME = "cur2"
+# Bytes per written row, to size the first file: gzip CSV, snappy Parquet (measured).
+ROW_BYTES = {"csv": 44, "parquet": 62}
 
 
 def _list(values: list[str]) -> str:
@@ -47,8 +64,8 @@ def _pick(values: list[str], salt: int, seed: int) -> str:
     )
 
 
-def _select(seed: int, offset: int) -> str:
-    """One SELECT producing every legacy column as text, row `i` fully determined by the seed."""
+def _columns(seed: int, offset: int) -> dict[str, str]:
+    """Every legacy column as a text expression, row `i` fully determined by the seed."""
     product = f"CAST(hash(i, {seed}, 1) % {len(PRODUCTS)} AS INT) + 1"
     fields = {
         k: [p[n] for p in PRODUCTS]
@@ -95,13 +112,48 @@ def _select(seed: int, offset: int) -> str:
     columns["pricing/publicOnDemandCost"] = columns["lineItem/UnblendedCost"]
     for header in LEGACY_HEADERS:
         columns.setdefault(header, "''")
+    return columns
+
+
+def _select(seed: int, offset: int) -> str:
+    """The legacy CSV's SELECT: every column as text under its `category/Name` header."""
+    columns = _columns(seed, offset)
     return ", ".join(f'{columns[h]} AS "{h}"' for h in LEGACY_HEADERS)
 
 
-def generate(out: Path, size_gb: float, seed: int = 42) -> list[Path]:
-    """Write `<out>/cur/daily/<period>/<assembly>/daily-<n>.csv.gz` until `size_gb` is reached."""
-    assembly = f"bench-{seed}"
-    folder = out / "cur" / "daily" / PERIOD / assembly
+def _select_cur2(seed: int, offset: int) -> str:
+    """The CUR 2.0 SELECT, column for column as tests/fakes/aws_cur.py's `write_cur2` writes
+    it: typed timestamps and doubles, `product` and `resource_tags` as maps holding only the
+    keys a line item has a value for."""
+    text = _columns(seed, offset)
+    columns: dict[str, str] = {}
+    for header in LEGACY_HEADERS:
+        if header in CUR2_PRODUCT_MAP or header == "product/regionCode":
+            continue
+        if header.startswith("resourceTags/"):
+            continue
+        expression = text[header]
+        if header in ("lineItem/UsageStartDate", "lineItem/UsageEndDate"):
+            expression = f"CAST({expression} AS TIMESTAMPTZ)"
+        elif header in CUR2_DOUBLES:
+            expression = f"CAST(NULLIF({expression}, '') AS DOUBLE)"
+        columns[snake(header)] = expression
+    columns["product_region_code"] = text["product/regionCode"]
+
+    def entries(pairs: dict[str, str]) -> str:
+        listed = ", ".join(f"{{'k': '{key}', 'v': {value}}}" for key, value in pairs.items())
+        return f"map_from_entries(list_filter([{listed}], lambda e: e.v <> ''))"
+
+    columns["product"] = entries({key: text[h] for h, key in CUR2_PRODUCT_MAP.items()})
+    columns["resource_tags"] = entries({cur2_tag_key("user:team"): text["resourceTags/user:team"]})
+    return ", ".join(f'{expression} AS "{name}"' for name, expression in columns.items())
+
+
+def generate(out: Path, size_gb: float, seed: int = 42, fmt: str = "csv") -> list[Path]:
+    """Write one delivery of `size_gb` under `out`: legacy gzip CSV
+    (`cur/daily/<period>/<assembly>/daily-<n>.csv.gz`) or CUR 2.0 Parquet
+    (`data/BILLING_PERIOD=2026-01/cur2-<nnnnn>.snappy.parquet`), with its manifest."""
+    folder = _data_folder(out, fmt, seed)
     folder.mkdir(parents=True, exist_ok=True)
     target = size_gb * 1e9
     db = duckdb.connect(config={"threads": 2})
@@ -111,20 +163,47 @@ def generate(out: Path, size_gb: float, seed: int = 42) -> list[Path]:
     number = 0
     while written < target:
         number += 1
-        rows = min(ROWS_PER_FILE, max(1000, int(target / 44)))  # ~44 bytes per gzip row
+        rows = min(ROWS_PER_FILE, max(1000, int(target / ROW_BYTES[fmt])))
         if files:  # the last file only as large as needed, from the bytes per row so far
             rows = min(rows, max(1000, int((target - written) / (written / (number - 1) / rows))))
-        path = folder / f"daily-{number}.csv.gz"
         offset = (number - 1) * ROWS_PER_FILE
-        db.execute(
-            f"COPY (SELECT {_select(seed, offset)} FROM range({rows}) t(i)) TO '{path}' "
-            "(HEADER, COMPRESSION gzip)"
-        )
+        if fmt == "parquet":
+            path = folder / f"{CUR2_NAME}-{number:05d}.snappy.parquet"
+            query = f"SELECT {_select_cur2(seed, offset)} FROM range({rows}) t(i)"
+            db.execute(f"COPY ({query}) TO '{path}' (FORMAT parquet, COMPRESSION snappy)")
+        else:
+            path = folder / f"daily-{number}.csv.gz"
+            query = f"SELECT {_select(seed, offset)} FROM range({rows}) t(i)"
+            db.execute(f"COPY ({query}) TO '{path}' (HEADER, COMPRESSION gzip)")
         written += path.stat().st_size
         files.append(path)
-    keys = [p.relative_to(out).as_posix() for p in files]
+    _write_manifest(out, fmt, seed, files)
+    return files
+
+
+def _data_folder(out: Path, fmt: str, seed: int) -> Path:
+    if fmt == "parquet":
+        return out / "data" / CUR2_PERIOD
+    return out / "cur" / "daily" / PERIOD / f"bench-{seed}"
+
+
+def _write_manifest(out: Path, fmt: str, seed: int, files: list[Path]) -> None:
+    """The delivery's manifest, naming `files`: legacy `reportKeys` or CUR 2.0 `dataFiles`."""
+    if fmt == "parquet":
+        columns = duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{files[0]}')").fetchall()
+        meta = out / "metadata" / CUR2_PERIOD
+        meta.mkdir(parents=True, exist_ok=True)
+        manifest = {
+            "exportName": CUR2_NAME,
+            "executionId": f"bench-{seed}",
+            "billingPeriod": {"start": "2026-01-01", "end": "2026-02-01"},
+            "columns": [{"name": c[0]} for c in columns],
+            "dataFiles": [str(p) for p in files],
+        }
+        (meta / f"{CUR2_NAME}-Manifest.json").write_text(json.dumps(manifest))
+        return
     manifest = {
-        "assemblyId": assembly,
+        "assemblyId": f"bench-{seed}",
         "account": "999988887777",
         "reportName": "daily",
         "bucket": "cur-bench",
@@ -134,38 +213,40 @@ def generate(out: Path, size_gb: float, seed: int = 42) -> list[Path]:
         "columns": [
             {"category": h.split("/")[0], "name": h.split("/", 1)[1]} for h in LEGACY_HEADERS
         ],
-        "reportKeys": keys,
+        "reportKeys": [p.relative_to(out).as_posix() for p in files],
     }
-    (folder.parent / "daily-Manifest.json").write_text(json.dumps(manifest))
-    return files
+    (files[0].parent.parent / "daily-Manifest.json").write_text(json.dumps(manifest))
 
 
-def replicate(base: Path, out: Path, size_gb: float) -> list[Path]:
+def data_files(root: Path) -> list[Path]:
+    """A generated delivery's data files in the order they were written."""
+    found = [*root.rglob("*.csv.gz"), *root.rglob("*.parquet")]
+    return sorted(found, key=lambda p: (p.parent, int("".join(filter(str.isdigit, p.name)))))
+
+
+def replicate(base: Path, out: Path, size_gb: float, seed: int = 42) -> list[Path]:
     """A larger delivery assembled from a generated one by hard links, file by file.
 
     Generating gigabytes costs minutes per gigabyte on two cores; linking the 1 GB set's files
     round-robin gives a delivery of the requested size whose every file is a real generated
     file. Line item ids repeat across copies; neither the aggregation nor the scan reads them.
     """
-    source = sorted(
-        (base / "cur" / "daily" / PERIOD).glob("*/daily-*.csv.gz"),
-        key=lambda p: int(p.name.split("-")[1].split(".")[0]),
-    )
-    assembly = source[0].parent.name
-    folder = out / "cur" / "daily" / PERIOD / assembly
+    source = data_files(base)
+    fmt = "parquet" if source[0].suffix == ".parquet" else "csv"
+    folder = _data_folder(out, fmt, seed)
     folder.mkdir(parents=True, exist_ok=True)
     files: list[Path] = []
     written = 0.0
     while written < size_gb * 1e9:
         original = source[len(files) % len(source)]
-        path = folder / f"daily-{len(files) + 1}.csv.gz"
+        number = len(files) + 1
+        name = f"{CUR2_NAME}-{number:05d}.snappy.parquet" if fmt == "parquet" else None
+        path = folder / (name or f"daily-{number}.csv.gz")
         path.unlink(missing_ok=True)
         path.hardlink_to(original)
         written += path.stat().st_size
         files.append(path)
-    manifest = json.loads((base / "cur" / "daily" / PERIOD / "daily-Manifest.json").read_text())
-    manifest["reportKeys"] = [p.relative_to(out).as_posix() for p in files]
-    (folder.parent / "daily-Manifest.json").write_text(json.dumps(manifest))
+    _write_manifest(out, fmt, seed, files)
     return files
 
 
@@ -174,9 +255,10 @@ def main() -> None:
     parser.add_argument("--size-gb", type=float, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--format", choices=["csv", "parquet"], default="csv")
     args = parser.parse_args()
     started = time.perf_counter()
-    files = generate(args.out, args.size_gb, args.seed)
+    files = generate(args.out, args.size_gb, args.seed, args.format)
     size = sum(p.stat().st_size for p in files) / 1e9
     print(f"{len(files)} files, {size:.2f} GB in {time.perf_counter() - started:.0f} s")
 

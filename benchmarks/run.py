@@ -20,6 +20,7 @@ import gzip
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -31,10 +32,21 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from tap_aws_carbon.cur_engine import DIMENSIONS, SUMS, USAGE_START  # noqa: E402
+from tap_aws_carbon.cur_engine import (  # noqa: E402
+    ATTRIBUTES,
+    DIMENSIONS,
+    OPTIONAL_AMOUNTS,
+    PRODUCT_MAP_KEYS,
+    RESERVATION_ARN,
+    SUMS,
+    USAGE_START,
+    CurFile,
+    file_columns,
+    tag_columns,
+)
 
 from benchmarks.athena_scan import athena_row  # noqa: E402
-from benchmarks.generate import generate, replicate  # noqa: E402
+from benchmarks.generate import data_files, generate, replicate  # noqa: E402
 
 BIN = Path(sys.executable).parent
 VENVS = HERE / ".venvs"
@@ -115,63 +127,153 @@ def catalog_for(config: Path, stream: str, out: Path) -> Path:
 
 
 SCAN = """
-import duckdb, gzip, sys, json
-files, cols = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-names = gzip.open(files[0], 'rt').readline().strip().split(',')
-types = '{' + ', '.join(f"'{n}': 'VARCHAR'" for n in names) + '}'
+import duckdb, sys, json
+files, cols, fmt = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3]
+counts = ', '.join('count("' + c + '")' for c in cols)
 db = duckdb.connect(config={'threads': %d})
-print(db.execute('SELECT ' + ', '.join(f'count("{c}")' for c in cols) + f" FROM read_csv({files},"
-      f" header=true, auto_detect=false, columns={types}, compression='gzip')").fetchone()[0])
+if fmt == 'parquet':
+    source = f"read_parquet({files})"
+else:
+    import gzip
+    names = gzip.open(files[0], 'rt').readline().strip().split(',')
+    types = '{' + ', '.join(f"'{n}': 'VARCHAR'" for n in names) + '}'
+    source = (f"read_csv({files}, header=true, auto_detect=false, columns={types},"
+              " compression='gzip')")
+print(db.execute(f'SELECT {counts} FROM {source}').fetchone()[0])
 """
 
 
-def cur_set(size: float) -> Path:
+def cur_set(size: float, fmt: str = "csv") -> Path:
     """The generated CUR of `size` GB; sizes above 1 GB link the 1 GB set's files."""
-    root = DATA / f"cur-{size:g}gb"
-    if not (root / "cur").exists():
+    root = DATA / f"{'cur2' if fmt == 'parquet' else 'cur'}-{size:g}gb"
+    if not any(root.rglob("*Manifest.json")):
         if size > 1:
-            replicate(cur_set(1), root, size)
+            replicate(cur_set(1, fmt), root, size)
         else:
-            generate(root, size)
+            generate(root, size, fmt=fmt)
     return root
 
 
-def bench_cur(size: float, work: Path) -> dict[str, str]:
-    root = cur_set(size)
-    files = sorted(str(p) for p in root.rglob("*.csv.gz"))
+def cur_uri(root: Path, fmt: str) -> str:
+    """What cur_uri names: the report folder (legacy) or the export root (CUR 2.0)."""
+    return str(root if fmt == "parquet" else root / "cur" / "daily")
+
+
+def read_columns(columns: dict[str, str], tags: list[str]) -> list[str]:
+    """The file columns the tap reads (cur_engine's projection), for the scan to count: the
+    first present name of each field, and a CUR 2.0 map column for fields found only there."""
+    groups: list[tuple[str, tuple[str, ...]]] = [
+        ("usage_start", USAGE_START),
+        *DIMENSIONS.items(),
+        *SUMS.items(),
+        *OPTIONAL_AMOUNTS.items(),
+        ("reservation_arn", RESERVATION_ARN),
+        *ATTRIBUTES.items(),
+    ]
+    found: list[str] = []
+    for field, names in groups:
+        name = next((n for n in names if n in columns), None)
+        if name is None and field in PRODUCT_MAP_KEYS and "product" in columns:
+            name = "product"
+        if name is not None and name not in found:
+            found.append(name)
+    for tag in tags:
+        name = next((n for n in tag_columns(tag) if n in columns), None)
+        if name is None and "resource_tags" in columns:
+            name = "resource_tags"
+        if name is not None and name not in found:
+            found.append(name)
+    return found
+
+
+@dataclass
+class Spread:
+    """The median of alternating rounds' values, with their range."""
+
+    values: list[float]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.values)
+
+    def ratio(self) -> str:
+        low, high = min(self.values), max(self.values)
+        return f"{self.median:.2f}x ({low:.2f}-{high:.2f})"
+
+
+def load_average() -> str:
+    """The 1-minute load average, as `uptime` reports it: what else was using the cores."""
+    return Path("/proc/loadavg").read_text().split()[0]
+
+
+def bench_cur(fmt: str, size: float, work: Path, rounds: int, tags: list[str]) -> dict[str, str]:
+    """Tap and bare scan in alternating rounds (tap first, then scan first, ...): medians and
+    ranges of the per-round wall and CPU ratios, the largest peak RSS of any round."""
+    root = cur_set(size, fmt)
+    files = [str(p) for p in data_files(root)]
     gb = sum(Path(f).stat().st_size for f in files) / 1e9
-    columns = [USAGE_START[0]] + [v[0] for v in {**DIMENSIONS, **SUMS}.values()]
-    columns += ["product/vcpu", "product/memory", "product/volumeType", "product/storageMedia"]
-    scan = measured(
-        [
-            sys.executable,
-            "-c",
-            SCAN % (os.cpu_count() or 1),
-            json.dumps(files),
-            json.dumps(columns),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    config = tap_config(work / "cur.json", cur_uri=str(root / "cur" / "daily"))
+    first = CurFile(Path(files[0]), files[0], "parquet" if fmt == "parquet" else "csv.gz")
+    columns = read_columns(file_columns(first), tags)
+    scan_command = [
+        sys.executable,
+        "-c",
+        SCAN % (os.cpu_count() or 1),
+        json.dumps(files),
+        json.dumps(columns),
+        fmt,
+    ]
+    config = tap_config(work / "cur.json", cur_uri=cur_uri(root, fmt), cur_include_tags=tags)
     catalog = catalog_for(config, "cur_usage_daily", work / "cur-catalog.json")
-    with (work / "cur.out").open("wb") as out:
-        tap = measured(
-            [BIN / "tap-aws-carbon", "--config", config, "--catalog", catalog],
-            stdout=out,
-            stderr=subprocess.DEVNULL,
+    tap_command = [BIN / "tap-aws-carbon", "--config", config, "--catalog", catalog]
+    taps: list[Usage] = []
+    scans: list[Usage] = []
+    loads = [load_average()]
+    for number in range(rounds):
+        order = ["tap", "scan"] if number % 2 == 0 else ["scan", "tap"]
+        for which in order:
+            if which == "scan":
+                scans.append(measured(scan_command, stdout=subprocess.DEVNULL))
+                continue
+            with (work / "cur.out").open("wb") as out:
+                taps.append(measured(tap_command, stdout=out, stderr=subprocess.DEVNULL))
+        loads.append(load_average())
+        print(
+            f"  {fmt} {size:g} GB round {number + 1}: tap {taps[-1].wall:.1f} s "
+            f"{taps[-1].cpu:.0f} CPU-s {taps[-1].rss_mb:.0f} MB, scan {scans[-1].wall:.1f} s "
+            f"{scans[-1].cpu:.0f} CPU-s, load {loads[-1]}",
+            flush=True,
         )
-    lines = [line for line in (work / "cur.out").open() if line.strip()]
-    records = sum(1 for line in lines if line.startswith('{"type":"RECORD"'))
-    stray = sum(1 for line in lines if not line.startswith("{"))
-    ok = tap.returncode == 0 and scan.returncode == 0 and not stray
+    records, stray = _count_output(work / "cur.out")
+    ok = all(u.returncode == 0 for u in taps + scans) and not stray
+    wall = Spread([t.wall / s.wall for t, s in zip(taps, scans, strict=True)])
+    cpu = Spread([t.cpu / s.cpu for t, s in zip(taps, scans, strict=True)])
+    tap_wall = statistics.median(t.wall for t in taps)
+    tap_cpu = statistics.median(t.cpu for t in taps)
+    scan_wall = statistics.median(s.wall for s in scans)
+    scan_cpu = statistics.median(s.cpu for s in scans)
+    peak = max(t.rss_mb for t in taps)
+    kind = "snappy Parquet, CUR 2.0" if fmt == "parquet" else "gzip CSV, legacy"
     return {
-        "size": f"{gb:.2f} GB gzip CSV ({len(files)} files)",
-        "tap": f"{tap.wall:.1f} s ({tap.cpu:.0f} CPU-s), {tap.rss_mb:.0f} MB peak, "
-        f"{records} records" + ("" if ok else f" FAILED ({stray} non-JSON stdout lines)"),
-        "scan": f"{scan.wall:.1f} s ({scan.cpu:.0f} CPU-s), {scan.rss_mb:.0f} MB peak",
-        "ratio": f"{tap.wall / scan.wall:.2f}x time ({tap.cpu / scan.cpu:.2f}x CPU), "
-        f"{tap.rss_mb / scan.rss_mb:.2f}x RSS",
+        "size": f"{gb:.2f} GB {kind} ({len(files)} files, {len(columns)} columns read)",
+        "tap": f"{tap_wall:.1f} s ({tap_cpu:.0f} CPU-s), {peak:.0f} MB peak, {records} records"
+        + ("" if ok else f" FAILED ({stray} non-JSON stdout lines)"),
+        "scan": f"{scan_wall:.1f} s ({scan_cpu:.0f} CPU-s), "
+        f"{max(s.rss_mb for s in scans):.0f} MB peak",
+        "ratio": f"{wall.ratio()} time, {cpu.ratio()} CPU; {rounds} rounds, load "
+        + "/".join(loads),
     }
+
+
+def _count_output(path: Path) -> tuple[int, int]:
+    """(RECORD messages, stdout lines that are not JSON) of a tap's output."""
+    records = stray = 0
+    with path.open("rb") as lines:
+        for line in lines:
+            if line.startswith(b'{"type":"RECORD"'):
+                records += 1
+            elif line.strip() and not line.startswith(b"{"):
+                stray += 1
+    return records, stray
 
 
 def psql(sql: str) -> list[tuple]:
@@ -345,6 +447,118 @@ def _generic_route(root: Path, work: Path, target: Path, s3csv: Path, target_cfg
         server.stop()
 
 
+MELTANO = BIN / "meltano"
+
+
+def meltano_env(work: Path, root: Path, tags: list[str], schema: str) -> dict[str, str]:
+    """The project's dev environment, reading the generated CUR into `schema` of the test
+    database; run files and state stay under `work`, plugin venvs are the project's own."""
+    sys_dir = work / "meltano-sys"
+    if not sys_dir.exists():
+        sys_dir.mkdir(parents=True)
+        for kind in ("extractors", "loaders"):
+            (sys_dir / kind).symlink_to(ROOT / ".meltano" / kind, target_is_directory=True)
+    (work / "state").mkdir(exist_ok=True)
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("TAP_", "TARGET_"))},
+        "MELTANO_SYS_DIR_ROOT": str(sys_dir),
+        "MELTANO_STATE_BACKEND_URI": f"file://{work / 'state'}",
+        "TAP_AWS_CARBON__SELECT": json.dumps(["cur_usage_daily.*"]),
+        "TAP_AWS_CARBON_CUR_URI": cur_uri(root, "csv"),
+        "TAP_AWS_CARBON_CUR_INCLUDE_TAGS": json.dumps(tags),
+        "TARGET_POSTGRES_DATABASE": PG["database"],
+        "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": schema,
+    }
+
+
+def bench_pipeline(size: float, work: Path, rounds: int, tags: list[str]) -> dict[str, str]:
+    """`meltano run tap-aws-carbon target-postgres` versus `meltano invoke target-postgres`
+    fed the same tap's messages from a file, in alternating rounds, each into a fresh schema.
+
+    Both go through Meltano with the project's own plugin venvs and settings, so they differ
+    only in where the messages come from. The tap aggregates a whole delivery before its first
+    record, so its time to first record (from the recording run) is reported beside them."""
+    if not (ROOT / ".meltano" / "loaders" / "target-postgres").exists():
+        return {"size": f"{size:g} GB", "ours": "not installed (meltano install)", "ratio": ""}
+    root = cur_set(size, "csv")
+    messages = work / "pipeline-messages.jsonl"
+    started = time.perf_counter()
+    first_record = 0.0
+    recorder = subprocess.Popen(
+        [MELTANO, "--environment=dev", "invoke", "tap-aws-carbon"],
+        cwd=ROOT,
+        env=meltano_env(work, root, tags, "bench_pipeline"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert recorder.stdout is not None
+    with messages.open("wb") as out:
+        for line in recorder.stdout:
+            if not first_record and line.startswith(b'{"type":"RECORD"'):
+                first_record = time.perf_counter() - started
+            out.write(line)
+    if recorder.wait():
+        raise RuntimeError("meltano invoke tap-aws-carbon failed")
+    records, _stray = _count_output(messages)
+
+    def load(schema: str, command: list, stdin: Path | None) -> Usage:
+        psql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        env = meltano_env(work, root, tags, schema)
+        with (
+            (stdin or Path(os.devnull)).open("rb") as feed,
+            (work / f"{schema}.log").open("wb") as log,
+        ):
+            used = measured(
+                command, cwd=ROOT, env=env, stdin=feed, stdout=subprocess.DEVNULL, stderr=log
+            )
+        if used.returncode:
+            raise RuntimeError(f"{schema}: exit {used.returncode}, see {work / schema}.log")
+        loaded = psql(f"SELECT count(*) FROM {schema}.cur_usage_daily")[0][0]
+        if used.returncode or loaded != records:
+            raise RuntimeError(f"{schema}: exit {used.returncode}, {loaded} of {records} rows")
+        return used
+
+    run = [
+        MELTANO,
+        "--environment=dev",
+        "run",
+        "--full-refresh",
+        "tap-aws-carbon",
+        "target-postgres",
+    ]
+    alone = [MELTANO, "--environment=dev", "invoke", "target-postgres"]
+    pipelines: list[Usage] = []
+    loaders: list[Usage] = []
+    loads = [load_average()]
+    for number in range(rounds):
+        for which in ["run", "alone"] if number % 2 == 0 else ["alone", "run"]:
+            if which == "run":
+                pipelines.append(load("bench_pipeline", run, None))
+            else:
+                loaders.append(load("bench_loader", alone, messages))
+        loads.append(load_average())
+        print(
+            f"  pipeline round {number + 1}: meltano run {pipelines[-1].wall:.1f} s, loader "
+            f"alone {loaders[-1].wall:.1f} s, load {loads[-1]}",
+            flush=True,
+        )
+    rate = Spread([a.wall / r.wall for r, a in zip(pipelines, loaders, strict=True)])
+    emit = Spread(
+        [a.wall / (r.wall - first_record) for r, a in zip(pipelines, loaders, strict=True)]
+    )
+    run_s = statistics.median(r.wall for r in pipelines)
+    alone_s = statistics.median(a.wall for a in loaders)
+    gb = sum(p.stat().st_size for p in data_files(root)) / 1e9
+    return {
+        "size": f"{gb:.2f} GB gzip CSV, {records} records",
+        "ours": f"{run_s:.1f} s ({records / run_s:,.0f} records/s; first record after "
+        f"{first_record:.0f} s)",
+        "loader": f"{alone_s:.1f} s ({records / alone_s:,.0f} records/s)",
+        "ratio": f"{rate.ratio()} the loader's rate; after the first record "
+        f"{emit.ratio()}; {rounds} rounds, load " + "/".join(loads),
+    }
+
+
 def bench_api(rows: int, work: Path) -> dict[str, str]:
     """singer-sdk's emit path for carbon_emissions versus a raw orjson loop, same records.
 
@@ -475,23 +689,32 @@ def install() -> None:
 
 
 def main() -> None:
+    global DATA
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="0.25,1", help="CUR sizes in GB, e.g. 1,5")
+    parser.add_argument("--formats", default="csv,parquet", help="CUR formats: csv, parquet")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per ratio")
+    parser.add_argument("--tags", default="", help="cur_include_tags, comma list (user:team)")
+    parser.add_argument(
+        "--pipeline-size", type=float, default=1, help="GB of CSV CUR for the Meltano row"
+    )
     parser.add_argument("--pg-size", type=float, default=0.01, help="GB for the Postgres routes")
     parser.add_argument("--api-rows", type=int, default=40_000)
+    parser.add_argument("--data", type=Path, default=HERE / "data", help="generated data")
     parser.add_argument("--keep", action="store_true", help="keep generated data")
-    parser.add_argument("--skip", default="", help="comma list of cur,pg,api to skip")
+    parser.add_argument("--skip", default="", help="comma list of cur,pipeline,pg,api to skip")
     args = parser.parse_args()
+    DATA = args.data.resolve()
     install()
     work = DATA / "work"
     work.mkdir(parents=True, exist_ok=True)
     skip = set(args.skip.split(","))
+    tags = [t for t in args.tags.split(",") if t]
     free = shutil.disk_usage(DATA).free / 1e9
     sizes = [float(s) for s in args.sizes.split(",")]
-    if sum(sizes) * 1.2 > free:
-        sys.exit(
-            f"{sum(sizes):.1f} GB of CURs need more than the {free:.0f} GB free; lower --sizes"
-        )
+    formats = [f for f in args.formats.split(",") if f]
+    if sum(sizes) * len(formats) * 1.2 > free:
+        sys.exit(f"{sum(sizes):.1f} GB per format need more than the {free:.0f} GB free")
     lines = [
         f"machine: {os.cpu_count()} cores, {_memory_gb()} GB RAM, Python {sys.version.split()[0]}",
         "",
@@ -501,12 +724,21 @@ def main() -> None:
     try:
         if "cur" not in skip:
             for size in sizes:
-                r = bench_cur(size, work)
-                lines.append(
-                    f"| cur_usage_daily vs DuckDB count scan | {r['size']} | {r['tap']} | "
-                    f"{r['scan']} | {r['ratio']} |"
-                )
-                print(lines[-1], flush=True)
+                for fmt in formats:
+                    r = bench_cur(fmt, size, work, args.rounds, tags)
+                    lines.append(
+                        f"| cur_usage_daily vs DuckDB count scan | {r['size']} | {r['tap']} | "
+                        f"{r['scan']} | {r['ratio']} |"
+                    )
+                    print(lines[-1], flush=True)
+        if "pipeline" not in skip and args.pipeline_size:
+            r = bench_pipeline(args.pipeline_size, work, args.rounds, tags)
+            lines.append(
+                f"| meltano run tap-aws-carbon target-postgres vs target-postgres alone on "
+                f"the recorded messages | {r['size']} | {r['ours']} | {r.get('loader', '')} | "
+                f"{r['ratio']} |"
+            )
+            print(lines[-1], flush=True)
         if "pg" not in skip:
             r = bench_postgres(args.pg_size, work)
             lines.append(
