@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from tests.conftest import assert_no_secrets
+from tests.badinput import one_line_error
 from tests.fakes._http import Reply
 from tests.fakes.gcp_bigquery import FakeTable, error_body
 from tests.fakes.gcp_data import CARBON_SCHEMA
 from tests.gcp.conftest import DATASET, PROJECT, gcp_config, make_fake
-
-
-def one_line_error(run) -> str:
-    assert run.returncode == 1, run.stderr[-3000:]
-    assert "Traceback" not in run.stderr
-    assert_no_secrets(run.stdout, run.stderr)
-    errors = run.error_lines
-    assert errors, run.stderr[-2000:]
-    return errors[-1]
 
 
 def test_a_table_missing_a_column_names_the_column_and_the_setting(fake_and_key, tap_runner):

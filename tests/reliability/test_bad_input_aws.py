@@ -35,6 +35,7 @@ from hypothesis import strategies as st
 from tap_aws_carbon.tap import TapAwsCarbon
 
 from tests.aws.conftest import ACCESS_KEY
+from tests.badinput import SCALARS, huge_text, json_reply, letters
 from tests.conftest import TEST_SECRETS, TapRun
 from tests.fakes._http import Reply, Request
 from tests.fakes.aws_cur import line_items, snake, write_cur2, write_legacy_cur
@@ -56,13 +57,6 @@ BUDGET = 60  # data requests per run; more means the tap is looping on a page to
 
 # --- generated JSON ----------------------------------------------------------------------------
 
-SCALARS = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(-(10**12), 10**12),
-    st.floats(allow_nan=False, allow_infinity=False),
-    st.text(max_size=12),
-)
 JSON = st.recursive(
     SCALARS,
     lambda inner: (
@@ -70,7 +64,7 @@ JSON = st.recursive(
     ),
     max_leaves=5,
 )
-HUGE = st.integers(20_000, 400_000).map(lambda n: "Z" * n)
+HUGE = huge_text(400_000)
 
 
 def _not_a_float(text: str) -> bool:
@@ -159,10 +153,6 @@ class CorruptingFake(SustainabilityFake):
         return self.corruption.apply(reply.body, request)
 
 
-def _json(body: Any) -> Reply:
-    return Reply(200, json.dumps(body, allow_nan=True).encode())
-
-
 def _token_here(request: Request, *, fresh: bool = False) -> str:
     """A token the fake accepts for the page this request asked for (an empty page's next).
 
@@ -183,7 +173,7 @@ def _item_change(what: str, change: Callable[[dict[str, Any]], None], position: 
     def apply(body: dict[str, Any], _request: Request) -> Reply:
         items = body["Results"]
         change(items[position % len(items)])
-        return _json(body)
+        return json_reply(body)
 
     return Corruption(what, apply)
 
@@ -219,7 +209,7 @@ def raw_bodies(draw: st.DrawFn) -> Corruption:
         return Corruption("HTML body", lambda _b, _r: Reply(200, text.encode()))
     if kind == "json-not-object":
         value = draw(st.one_of(st.lists(JSON, max_size=2), SCALARS))
-        return Corruption(f"JSON {type(value).__name__} body", lambda _b, _r: _json(value))
+        return Corruption(f"JSON {type(value).__name__} body", lambda _b, _r: json_reply(value))
     cut = draw(st.floats(0.05, 0.95))
     if kind == "truncated":
 
@@ -246,16 +236,16 @@ def top_level(draw: st.DrawFn) -> Corruption:
         other = draw(
             st.dictionaries(st.sampled_from(["results", "Items", "Data"]), JSON, max_size=2)
         )
-        return Corruption("no Results key", lambda _b, _r: _json(other))
+        return Corruption("no Results key", lambda _b, _r: json_reply(other))
     if kind == "results-type":
         # An empty object or string would iterate as an empty list: botocore reads it as one.
         value = draw(not_of(list).filter(lambda v: not (isinstance(v, dict | str) and not v)))
         return Corruption(
-            f"Results is {type(value).__name__}", lambda b, _r: _json({**b, "Results": value})
+            f"Results is {type(value).__name__}", lambda b, _r: json_reply({**b, "Results": value})
         )
     token = draw(not_of(str).filter(lambda v: v is not None))
     return Corruption(
-        f"NextToken is {type(token).__name__}", lambda b, _r: _json({**b, "NextToken": token})
+        f"NextToken is {type(token).__name__}", lambda b, _r: json_reply({**b, "NextToken": token})
     )
 
 
@@ -270,7 +260,7 @@ def items(draw: st.DrawFn, api: Api) -> Corruption:
 
         def replace(body: dict[str, Any], _r: Request) -> Reply:
             body["Results"][position % len(body["Results"])] = value
-            return _json(body)
+            return json_reply(body)
 
         return Corruption(f"a result is {type(value).__name__}", replace)
     key = draw(st.sampled_from(required))
@@ -299,7 +289,7 @@ def periods(draw: st.DrawFn) -> Corruption:
         )
     elif kind == "text":
         # Letters no date parser knows (no month, weekday or am/pm), so never a timestamp.
-        value = "x" + draw(st.text(alphabet="qxkvbjg_", max_size=15))
+        value = draw(letters(max_size=15))
     elif kind == "huge":
         value = draw(HUGE)
     elif part == "Start":
@@ -376,13 +366,13 @@ def paging(draw: st.DrawFn) -> Corruption:
     if kind == "loop":
         return Corruption(
             "empty page, same NextToken again",
-            lambda _b, r: _json({"Results": [], "NextToken": _token_here(r)}),
+            lambda _b, r: json_reply({"Results": [], "NextToken": _token_here(r)}),
             sticky=True,
         )
     token = draw(st.text(alphabet=string.ascii_letters + "!~", min_size=1, max_size=40))
     return Corruption(
         "empty page, unknown NextToken",
-        lambda _b, _r: _json({"Results": [], "NextToken": token}),
+        lambda _b, _r: json_reply({"Results": [], "NextToken": token}),
     )
 
 
@@ -405,13 +395,6 @@ def api_fake() -> Iterator[CorruptingFake]:
         yield fake
     finally:
         fake.stop()
-
-
-@pytest.fixture(scope="module")
-def workdir() -> Iterator[Path]:
-    folder = Path(tempfile.mkdtemp(prefix="bad-input-aws-"))
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 def api_config(fake: SustainabilityFake, stream: str) -> dict[str, Any]:
@@ -499,7 +482,7 @@ def _unusual_item(
     def apply(body: dict[str, Any], _request: Request) -> Reply:
         items = body["Results"]
         change(items[position % len(items)])
-        return _json(body)
+        return json_reply(body)
 
     return Unusual(what, apply, kept)
 
@@ -566,7 +549,7 @@ def unusual_answers(draw: st.DrawFn, api: Api, kinds: tuple[str, ...]) -> Unusua
                 next(iter(item[api.values_key].values()))["Confidence"] = extra
             else:
                 item["DimensionsValues"]["PURCHASE_OPTION"] = "OnDemand"
-            return _json(body)
+            return json_reply(body)
 
         return Unusual(f"an extra field ({where})", add)
     if kind == "type":
@@ -575,12 +558,12 @@ def unusual_answers(draw: st.DrawFn, api: Api, kinds: tuple[str, ...]) -> Unusua
         def new_type(body: dict[str, Any], _request: Request) -> Reply:
             item = body["Results"][position % len(body["Results"])]
             item[api.values_key][name] = {"Value": 1.5, "Unit": api.unit}
-            return _json(body)
+            return json_reply(body)
 
         return Unusual("a value type the tap did not ask for", new_type)
 
     def empty_first(_body: dict[str, Any], request: Request) -> Reply:
-        return _json({"Results": [], "NextToken": _token_here(request, fresh=True)})
+        return json_reply({"Results": [], "NextToken": _token_here(request, fresh=True)})
 
     return Unusual("an empty page, then the same page again", empty_first)
 

@@ -13,13 +13,10 @@ from __future__ import annotations
 import base64
 import json
 import math
-import shutil
 import string
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -29,6 +26,7 @@ from hypothesis import strategies as st
 from tap_azure_emissions.tap import TapAzureEmissions
 
 from tests.azure.conftest import CLIENT_ID, TENANT, tap_config
+from tests.badinput import SCALARS, containers, huge_text, json_reply, letters, short
 from tests.conftest import TEST_SECRETS
 from tests.fakes._http import Reply, Request
 from tests.fakes.azure_arm import AzureFake, _binding, _make_token, _read_token
@@ -59,18 +57,8 @@ HELPERS = {  # what an error about each answer must name, besides the stream bei
 
 # --- generated JSON ----------------------------------------------------------------------------
 
-SCALARS = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(-(10**12), 10**12),
-    st.floats(allow_nan=False, allow_infinity=False),
-    st.text(max_size=12),
-)
-CONTAINERS = st.one_of(
-    st.lists(SCALARS, min_size=1, max_size=3),
-    st.dictionaries(st.text(max_size=5), SCALARS, min_size=1, max_size=3),
-)
-HUGE = st.integers(20_000, 300_000).map(lambda n: "Z" * n)
+CONTAINERS = containers(SCALARS)
+HUGE = huge_text(300_000)
 NOT_TEXT = st.one_of(
     st.booleans(), st.integers(-(10**9), 10**9), st.floats(allow_nan=False), CONTAINERS
 )
@@ -84,7 +72,7 @@ NOT_NUMBER = st.one_of(
 NOT_DATE = st.one_of(
     NOT_TEXT,
     HUGE,
-    st.just("x").flatmap(lambda x: st.text(alphabet="qxkvbjg_", max_size=10).map(x.__add__)),
+    letters(max_size=10),
     st.sampled_from(["2025-13-01", "2025-02-30", "01/03/2026"]),
 )
 NOT_USAGE_DATE = st.one_of(
@@ -188,10 +176,6 @@ ITEM_KEYS = {
 
 
 Change = Callable[["Plan", str, Reply, Request, AzureFake], tuple[Reply, str]]
-
-
-def _json(body: Any, content_type: str = "application/json") -> Reply:
-    return Reply(200, json.dumps(body, allow_nan=True).encode(), {"Content-Type": content_type})
 
 
 class CorruptingAzure(AzureFake):
@@ -306,9 +290,9 @@ def _field(plan: Plan, api: str, body: dict[str, Any]) -> tuple[Reply, str]:
             del body["properties"]["columns"][at]
             for cells in body["properties"]["rows"]:
                 del cells[at]
-            return _json(body), f"no {name} column"
+            return json_reply(body), f"no {name} column"
         row[names.index(name)] = plan.wrong[kind]
-        return _json(body), f"{name} = {_short(plan.wrong[kind])}"
+        return json_reply(body), f"{name} = {short(plan.wrong[kind])}"
     present = [f for f in FIELDS[api] if f[0] in row]
     if plan.missing:
         required = [f[0] for f in present if f[2]]
@@ -316,10 +300,10 @@ def _field(plan: Plan, api: str, body: dict[str, Any]) -> tuple[Reply, str]:
             required.append(ITEM_KEYS[row["categoryType"]])
         name = required[plan.pick % len(required)]
         del row[name]
-        return _json(body), f"no {name}"
+        return json_reply(body), f"no {name}"
     name, kind, _required = present[plan.pick % len(present)]
     row[name] = plan.wrong[kind]
-    return _json(body), f"{name} = {_short(plan.wrong[kind])}"
+    return json_reply(body), f"{name} = {short(plan.wrong[kind])}"
 
 
 def _structure(plan: Plan, api: str, body: dict[str, Any]) -> tuple[Reply, str]:
@@ -358,7 +342,7 @@ def _structure(plan: Plan, api: str, body: dict[str, Any]) -> tuple[Reply, str]:
         ]
     what, change = options[plan.pick % len(options)]
     change()
-    return _json(body), what
+    return json_reply(body), what
 
 
 def _paging(
@@ -370,7 +354,7 @@ def _paging(
         pointer, what = here, "empty pages pointing at themselves"
     elif plan.paging == "garbage":
         pointer = plan.wrong["text"] if api == "items" else "not a url"
-        what = f"an empty page with next pointer {_short(pointer)}"
+        what = f"an empty page with next pointer {short(pointer)}"
     else:
         pointer = (
             "bm90LWEtdG9rZW4="
@@ -384,7 +368,7 @@ def _paging(
         body["properties"].update(rows=[], nextLink=pointer)
     else:
         body.update(value=[], nextLink=pointer)
-    return _json(body), what
+    return json_reply(body), what
 
 
 def _next_here(api: str, request: Request, fake: AzureFake, *, fresh: bool = False) -> str:
@@ -414,11 +398,6 @@ def _token(offset: int, binding: str, fresh: bool) -> str:
     return base64.urlsafe_b64encode(inner).decode()
 
 
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 24 else text[:23] + "…"
-
-
 # --- fixtures ------------------------------------------------------------------------------------
 
 
@@ -437,13 +416,6 @@ def azure_fake() -> Iterator[CorruptingAzure]:
     )
     with fake:
         yield fake
-
-
-@pytest.fixture(scope="module")
-def workdir() -> Iterator[Path]:
-    folder = Path(tempfile.mkdtemp(prefix="bad-input-azure-"))
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 def azure_config(fake: AzureFake, listed: bool) -> dict[str, Any]:
@@ -562,7 +534,7 @@ def apply_unusual(
         body["futureTopLevelField"] = {"added": "by a newer api-version"}
         if rows and isinstance(rows[0], dict):
             rows[0]["futureField"] = [1, "two"]
-        return _json(body), None
+        return json_reply(body), None
     if kind == "empty-page":
         pointer = _next_here(api, request, fake, fresh=True)
         if api == "items":
@@ -571,7 +543,7 @@ def apply_unusual(
             body["properties"].update(rows=[], nextLink=pointer)
         else:
             body.update(value=[], nextLink=pointer)
-        return _json(body), None
+        return json_reply(body), None
     field, column = (FIGURES if kind == "figure" else NEW_TEXT)[api]
     value = plan.figure if kind == "figure" else plan.label
     row = rows[plan.item % len(rows)]
@@ -580,7 +552,7 @@ def apply_unusual(
         row[names.index(field if field in names else "PreTaxCost")] = value
     else:
         row[field] = value
-    return _json(body), (column, value)
+    return json_reply(body), (column, value)
 
 
 def test_unusual_but_valid_arm_answers_load_with_their_values_kept(azure_fake, azure_tap):

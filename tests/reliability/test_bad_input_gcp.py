@@ -32,6 +32,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tap_gcp_carbon.tap import TapGcpCarbon
 
+from tests.badinput import containers, huge_text, json_reply, letters, short
 from tests.fakes._http import Reply, Request
 from tests.fakes.gcp_bigquery import PREFIX, BigQueryFake, FakeTable, generate_service_account
 from tests.fakes.gcp_data import (
@@ -71,12 +72,9 @@ KEY_COLUMNS = {
 SCALARS = st.one_of(
     st.none(), st.booleans(), st.integers(-(10**9), 10**9), st.floats(allow_nan=False)
 )
-CONTAINERS = st.one_of(
-    st.lists(SCALARS, min_size=1, max_size=3),
-    st.dictionaries(st.text(max_size=5), SCALARS, min_size=1, max_size=3),
-)
-HUGE = st.integers(20_000, 300_000).map(lambda n: "Z" * n)
-LETTERS = st.text(alphabet="qxkvbjg_", min_size=1, max_size=12).map(lambda t: "x" + t)
+CONTAINERS = containers(SCALARS)
+HUGE = huge_text(300_000)
+LETTERS = letters(min_size=1, max_size=12)
 # A wrong cell ("v") for each BigQuery type, as the TableRow wire format would carry it.
 WRONG_CELL = {
     "STRING": st.one_of(st.booleans(), st.integers(), st.floats(allow_nan=False), CONTAINERS),
@@ -179,10 +177,6 @@ def _kind(request: Request) -> str | None:
     return None
 
 
-def _json(body: Any) -> Reply:
-    return Reply(200, json.dumps(body, allow_nan=True).encode())
-
-
 def corrupt(
     plan: Plan, kind: str, reply: Reply, request: Request, fake: BigQueryFake
 ) -> tuple[Reply, str]:
@@ -221,7 +215,7 @@ def _results(
             plan.pick % 3
         ]
         body["totalRows"] = value
-        return _json(body), f"totalRows {value!r} for {total} rows"
+        return json_reply(body), f"totalRows {value!r} for {total} rows"
     if plan.family == "rows":
         options: list[tuple[str, Callable[[], None]]] = [
             ("rows is not a list", lambda: body.__setitem__("rows", {"f": []})),
@@ -231,16 +225,16 @@ def _results(
         ]  # (an extra cell is dropped by the client library, the row's columns intact)
         what, change = options[plan.pick % len(options)]
         change()
-        return _json(body), what
+        return json_reply(body), what
     # One cell of the wrong type, or NULL in a key column.
     row = rows[plan.row % len(rows)]
     field = schema[plan.column % len(schema)]
     if field["name"] in KEY_COLUMNS and plan.pick % 3 == 0:
         row["f"][schema.index(field)]["v"] = None
-        return _json(body), f"NULL {field['name']}"
+        return json_reply(body), f"NULL {field['name']}"
     value = plan.wrong[field["type"] if field["type"] in WRONG_CELL else "STRING"]
     row["f"][schema.index(field)]["v"] = value
-    return _json(body), f"{field['name']} ({field['type']}) = {_short(value)}"
+    return json_reply(body), f"{field['name']} ({field['type']}) = {short(value)}"
 
 
 def _paging(
@@ -252,9 +246,9 @@ def _paging(
     body["rows"] = []
     if plan.sticky:
         body["pageToken"] = here
-        return _json(body), "empty pages whose token points at themselves"
+        return json_reply(body), "empty pages whose token points at themselves"
     body["pageToken"] = "999999"  # the fake serves nothing there: the rest is never read
-    return _json(body), "an empty page whose token leads past the end"
+    return json_reply(body), "an empty page whose token leads past the end"
 
 
 def _resource(plan: Plan, kind: str, body: dict[str, Any], request: Request) -> tuple[Reply, str]:
@@ -287,19 +281,7 @@ def _resource(plan: Plan, kind: str, body: dict[str, Any], request: Request) -> 
             ]
     what, change = options[plan.pick % len(options)]
     change()
-    return _json(body), what
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 24 else text[:23] + "…"
-
-
-@pytest.fixture(scope="module")
-def workdir() -> Iterator[Path]:
-    folder = Path(tempfile.mkdtemp(prefix="bad-input-gcp-"))
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
+    return json_reply(body), what
 
 
 @dataclass
@@ -492,7 +474,7 @@ def file_damages(draw: st.DrawFn, extract: Extract) -> tuple[str, FileDamage]:
         null = key and ((value_kind == "text" and fmt.startswith("csv")) or draw(st.booleans()))
         wrong = WRONG_CSV_VALUE if fmt.startswith("csv") else WRONG_FILE_VALUE
         value = None if null else draw(wrong[value_kind])
-        return name, FileDamage(f"{path} = {_short(value)}", _set_value(fmt, path, value, line))
+        return name, FileDamage(f"{path} = {short(value)}", _set_value(fmt, path, value, line))
     if kind == "missing":
         path = draw(st.sampled_from([p for p, _k, _key in CARBON_PATHS]))
         return name, FileDamage(f"no {path}", _drop_value(fmt, path, line))
@@ -507,7 +489,7 @@ def file_damages(draw: st.DrawFn, extract: Extract) -> tuple[str, FileDamage]:
     if kind == "line-not-object":
         value = draw(st.one_of(st.lists(SCALARS, max_size=2), SCALARS, st.text(max_size=5)))
         return name, FileDamage(
-            f"a line holding {_short(value)}", _line(json.dumps(value).encode(), line)
+            f"a line holding {short(value)}", _line(json.dumps(value).encode(), line)
         )
     if kind == "line-not-json":
         return name, FileDamage(
@@ -516,7 +498,7 @@ def file_damages(draw: st.DrawFn, extract: Extract) -> tuple[str, FileDamage]:
     if kind == "record-not-object":
         record = draw(st.sampled_from(["project", "service", "carbon_footprint_kgCO2e"]))
         value = draw(st.one_of(st.text(max_size=5), st.integers(), st.lists(SCALARS, max_size=2)))
-        return name, FileDamage(f"{record} = {_short(value)}", _set_value(fmt, record, value, line))
+        return name, FileDamage(f"{record} = {short(value)}", _set_value(fmt, record, value, line))
     if kind == "extra-cell":
         return name, FileDamage(
             "a row with an extra cell",
@@ -732,11 +714,11 @@ def test_unusual_but_valid_bigquery_answers_load_with_their_values_kept(bigquery
             if empty_first:  # an empty page first, whose (new) token leads to the same rows
                 query = dict(p.split("=", 1) for p in request.query.split("&") if "=" in p)
                 body["rows"], body["pageToken"] = [], "0" + query.get("pageToken", "0")
-                return _json(body), "an empty page first"
+                return json_reply(body), "an empty page first"
             schema = _schema(body, request, fake)
             names = [f["name"] for f in schema]
             body["rows"][row % len(body["rows"])]["f"][names.index(column)]["v"] = wire
-            return _json(body), what
+            return json_reply(body), what
 
         setup.fake.arm(Plan("unusual", 0, 0, 0, {}, b""), at, change)
         run = setup.tap.run(bq_config(setup.fake, setup.key), catalog=setup.catalogs[stream])
