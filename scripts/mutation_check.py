@@ -179,8 +179,8 @@ MUTATIONS = (
     Mutation(
         "azure-item-key-without-scope",
         f"{AZURE}/streams.py",
-        'cls.primary_keys = ("month", "scope", *cls.identity)',
-        'cls.primary_keys = ("month", *cls.identity)',
+        'keys = ("month", "scope", *cls.identity)',
+        'keys = ("month", *cls.identity)',
         (
             "tests/azure/test_emissions.py::test_every_category_totals_match_the_data_per_month_and_scope",
         ),
@@ -226,9 +226,9 @@ MUTATIONS = (
     ),
     Mutation(
         "azure-lookback-ignored",
-        f"{AZURE}/tap.py",
-        '-int(self.config["lookback_months"]),',
-        "0,",
+        f"{AZURE}/window.py",
+        "first = look_back(first, bookmark, lookback)",
+        "first = look_back(first, bookmark, 0)",
         (
             "tests/azure/test_emissions.py::test_bookmark_is_the_last_month_and_a_rerun_reads_only_the_lookback",
         ),
@@ -247,9 +247,9 @@ MUTATIONS = (
     # --- secrets and access -------------------------------------------------------------------
     Mutation(
         "azure-client-secret-not-flagged",
-        f"{AZURE}/tap.py",
-        '            secret=True,\n            description="Client secret of the service',
-        '            description="Client secret of the service',
+        f"{AZURE}/settings.py",
+        '        secret=True,\n        description="Client secret of the service',
+        '        description="Client secret of the service',
         ("tests/test_secret_flags.py", "tests/azure/test_config.py"),
         "the Azure client secret is no longer registered with the redactor (issue 19, gap 2)",
     ),

@@ -8,7 +8,8 @@ from functools import cache
 from carbon_taps_shared.config import endpoint_problem
 from carbon_taps_shared.listsettings import repeats
 from carbon_taps_shared.ratelimit import TokenBucket
-from carbon_taps_shared.tapbase import CarbonTap, resilience_settings
+from carbon_taps_shared.settings import FirstMonth, LookBack, history_settings, resilience_settings
+from carbon_taps_shared.tapbase import CarbonTap
 from singer_sdk import Stream
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
@@ -33,25 +34,21 @@ class TapAwsCarbon(CarbonTap):
     provider = "aws"
 
     config_jsonschema = th.PropertiesList(
-        th.Property(
-            "start_date",
-            th.DateType,
-            default=API_HISTORY_START,
-            description="First month to read on a first run (YYYY-MM-DD; the day is ignored). "
-            "The API has data from 2022-01.",
-        ),
-        th.Property(
-            "end_date",
-            th.DateType,
-            description="Stop before this month (exclusive; YYYY-MM-DD, day ignored). Default: "
-            "the current month, which cannot have data yet.",
-        ),
-        th.Property(
-            "lookback_months",
-            th.IntegerType(minimum=0, maximum=36),
-            default=3,
-            description="Months before the bookmark to read again on each run, because AWS "
-            "restates recent months.",
+        *history_settings(
+            FirstMonth(
+                "start_date",
+                "First month to read on a first run (YYYY-MM-DD; the day is ignored). The API "
+                "has data from 2022-01.",
+                default=API_HISTORY_START,
+            ),
+            LookBack(
+                "Months before the bookmark to read again on each run, because AWS restates "
+                "recent months.",
+                default=3,
+                maximum=36,
+            ),
+            end_description="Stop before this month (exclusive; YYYY-MM-DD, day ignored). "
+            "Default: the current month, which cannot have data yet.",
         ),
         th.Property(
             "water_lookback_years",
@@ -188,6 +185,7 @@ class TapAwsCarbon(CarbonTap):
 
     @cache  # noqa: B019 - one client per stream for the tap's lifetime
     def sustainability_client(self, stream: str) -> SustainabilityClient:
+        """One Sustainability client per stream, built with the run's policy and pacer."""
         return SustainabilityClient(
             self.config,
             policy=self.retry_policy,
@@ -198,6 +196,7 @@ class TapAwsCarbon(CarbonTap):
 
     @cache  # noqa: B019 - one source per stream for the tap's lifetime
     def export_source(self, stream: str, setting: str = "carbon_export_uri") -> ExportSource:
+        """The export source a URI setting names: a local folder or an S3 prefix."""
         uri = self.config[setting]
         if not uri.startswith("s3://"):
             return LocalSource(uri, setting)

@@ -14,6 +14,7 @@ from azure.core.credentials import TokenCredential
 from carbon_taps_shared.errors import CODE_HINTS, ProviderError, classify
 from carbon_taps_shared.network import find_ca_bundle
 from carbon_taps_shared.redaction import default_redactor
+from carbon_taps_shared.tapbase import TapUserError
 from singer_sdk.authenticators import APIAuthenticatorBase
 
 ARM_SCOPE = "https://management.azure.com/.default"
@@ -102,3 +103,21 @@ class AzureIdentityAuthenticator(APIAuthenticatorBase):
         default_redactor.add(token.token)  # a cache hit returns the same text: no new pattern
         request.headers["Authorization"] = f"Bearer {token.token}"
         return request
+
+
+def build_authenticator(config: Mapping[str, Any]) -> AzureIdentityAuthenticator:
+    """The run's one authenticator, so azure-identity's token cache is shared by every stream.
+
+    A credential that cannot be built (an unreadable or non-RSA certificate) ends the run in
+    one line naming the settings.
+    """
+    try:
+        credential = make_credential(config)
+    except (ValueError, OSError) as exc:
+        raise TapUserError(
+            f"cannot build the Azure credential: {exc}; check client_certificate_path (an RSA "
+            "key and its certificate, PEM or PKCS12) and client_certificate_password"
+        ) from None
+    return AzureIdentityAuthenticator(
+        credential, config["token_scope"], renew=lambda: make_credential(config)
+    )

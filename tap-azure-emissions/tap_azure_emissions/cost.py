@@ -19,20 +19,13 @@ import requests
 from carbon_taps_shared.messages import shown
 from carbon_taps_shared.periods import look_back_days
 from carbon_taps_shared.ratelimit import TokenBucket
-from carbon_taps_shared.validation import UnexpectedDataError
+from carbon_taps_shared.validation import UnexpectedDataError, number_field, text_field
 from singer_sdk import typing as th
 from singer_sdk.pagination import BaseAPIPaginator
 
-from tap_azure_emissions.client import (
-    ANSWER_HINT,
-    COST_ROLE,
-    AzureStream,
-    NextLinkPaginator,
-    answer,
-    number,
-    objects,
-    text,
-)
+from tap_azure_emissions.answers import ANSWER_HINT, json_object_answer, object_list
+from tap_azure_emissions.client import COST_ROLE, AzureStream
+from tap_azure_emissions.paginators import NextLinkPaginator
 from tap_azure_emissions.periods import add_months, month_segments, month_start, today
 
 GROUPING = ("ResourceLocation", "ServiceName")  # the API allows two groupings
@@ -148,15 +141,15 @@ class CostDailyStream(AzureStream):
         """Rows as dicts by column name (the order of columns is not fixed)."""
         if response.status_code == 204:  # the service's answer for a period without cost
             return
-        body = answer(response, self.name)
+        body = json_object_answer(response, self.name)
         properties = body.get("properties")
         if not isinstance(properties, dict):
             raise UnexpectedDataError(
                 f"{self.name}: the answer's `properties` is {shown(properties)}, not an object; "
                 f"{ANSWER_HINT}"
             )
-        columns = objects(properties, "columns", self.name, required=True)
-        names = [text(c, "name", self.name, required=True) for c in columns]
+        columns = object_list(properties, "columns", self.name, required=True)
+        names = [text_field(c, "name", self.name, hint=ANSWER_HINT, required=True) for c in columns]
         rows = properties.get("rows")
         if not isinstance(rows, list):
             raise UnexpectedDataError(
@@ -219,17 +212,17 @@ class CostDailyStream(AzureStream):
         return {
             "scope": scope,
             "usage_date": self._usage_date(row, where, first, last),
-            "resource_location": text(row, "ResourceLocation", where) or "",
-            "service_name": text(row, "ServiceName", where) or "",
+            "resource_location": text_field(row, "ResourceLocation", where, hint=ANSWER_HINT) or "",
+            "service_name": text_field(row, "ServiceName", where, hint=ANSWER_HINT) or "",
             "cost_type": self.config["cost_type"],
             "cost": self._cost(row, where),
-            "currency": text(row, "Currency", where, required=True),
+            "currency": text_field(row, "Currency", where, hint=ANSWER_HINT, required=True),
         }
 
     @staticmethod
     def _cost(row: Mapping[str, Any], where: str) -> float | int | None:
         cost_column = next((c for c in COST_COLUMNS if c in row), "Cost")
-        return number(row, cost_column, where, required=True)
+        return number_field(row, cost_column, where, hint=ANSWER_HINT, required=True)
 
     @staticmethod
     def _usage_date(row: Mapping[str, Any], where: str, first: date, last: date) -> str:
@@ -328,10 +321,12 @@ class UsageDailyStream(CostDailyStream):
         return {
             "scope": scope,
             "usage_date": self._usage_date(row, where, first, last),
-            "resource_location": text(row, "ResourceLocation", where) or "",
-            "meter": text(row, "Meter", where) or "",
+            "resource_location": text_field(row, "ResourceLocation", where, hint=ANSWER_HINT) or "",
+            "meter": text_field(row, "Meter", where, hint=ANSWER_HINT) or "",
             "cost_type": self.config["cost_type"],
-            "usage_quantity": number(row, "UsageQuantity", where, required=True),
+            "usage_quantity": number_field(
+                row, "UsageQuantity", where, hint=ANSWER_HINT, required=True
+            ),
             "cost": self._cost(row, where),
-            "currency": text(row, "Currency", where, required=True),
+            "currency": text_field(row, "Currency", where, hint=ANSWER_HINT, required=True),
         }

@@ -14,40 +14,26 @@ from typing import Any, ClassVar
 
 import requests
 from carbon_taps_shared.messages import shown
-from carbon_taps_shared.validation import UnexpectedDataError
+from carbon_taps_shared.validation import UnexpectedDataError, number_field, text_field
 from singer_sdk import typing as th
 from singer_sdk.pagination import BaseAPIPaginator
 
-from tap_azure_emissions.client import (
-    ANSWER_HINT,
-    AzureStream,
-    _CheckedPaginator,
-    answer,
-    number,
-    objects,
-    text,
-)
+from tap_azure_emissions.answers import ANSWER_HINT, json_object_answer, object_list
+from tap_azure_emissions.client import AzureStream
+from tap_azure_emissions.paginators import SkipTokenPaginator
 
 PAGE_SIZE = 5000  # the API's maximum for ItemDetailsReport
 MAX_RANGE_MONTHS = 12  # dateRange end - start for the summary reports
 DECISIONS = "subscriptionAccessDecisionList"
 
 
-class SkipTokenPaginator(_CheckedPaginator):
-    """The answer's top-level `skipToken`; the next page is the same body plus that token."""
-
-    def pointer(self, response: requests.Response) -> Any:
-        """The answer's top-level skipToken, if any."""
-        return answer(response, self.where).get("skipToken")
-
-
 def decisions(body: Mapping[str, Any], where: str) -> list[dict[str, Any]]:
     """The answer's access decisions, each naming its subscription in text."""
-    found = objects(body, DECISIONS, where)
+    found = object_list(body, DECISIONS, where)
     for item in found:
-        text(item, "subscriptionId", where, required=True)
+        text_field(item, "subscriptionId", where, hint=ANSWER_HINT, required=True)
         for key in ("decision", "denialReason"):
-            text(item, key, where)
+            text_field(item, key, where, hint=ANSWER_HINT)
     return found
 
 
@@ -80,12 +66,18 @@ def _emissions_properties() -> list[th.Property]:
 def _emissions(item: Mapping[str, Any], where: str) -> dict[str, Any]:
     """The figures, each a finite number or absent; the latest month's is always reported."""
     return {
-        "latest_month_emissions_kgco2e": number(item, "latestMonthEmissions", where, required=True),
-        "previous_month_emissions_kgco2e": number(item, "previousMonthEmissions", where),
-        "month_over_month_emissions_change_ratio": number(
-            item, "monthOverMonthEmissionsChangeRatio", where
+        "latest_month_emissions_kgco2e": number_field(
+            item, "latestMonthEmissions", where, hint=ANSWER_HINT, required=True
         ),
-        "monthly_emissions_change_value_kgco2e": number(item, "monthlyEmissionsChangeValue", where),
+        "previous_month_emissions_kgco2e": number_field(
+            item, "previousMonthEmissions", where, hint=ANSWER_HINT
+        ),
+        "month_over_month_emissions_change_ratio": number_field(
+            item, "monthOverMonthEmissionsChangeRatio", where, hint=ANSWER_HINT
+        ),
+        "monthly_emissions_change_value_kgco2e": number_field(
+            item, "monthlyEmissionsChangeValue", where, hint=ANSWER_HINT
+        ),
     }
 
 
@@ -121,9 +113,9 @@ class _CarbonReportStream(AzureStream):
         return body
 
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
-        body = answer(response, self.name)
+        body = json_object_answer(response, self.name)
         self.tap.note_access(decisions(body, self.name))
-        yield from objects(body, "value", self.name, required=True)
+        yield from object_list(body, "value", self.name, required=True)
 
     def fetch(self, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """Every row of one report request, all pages (the SDK drives paging and retries)."""
@@ -207,9 +199,9 @@ class EmissionsMonthlyStream(_CarbonReportStream):
             "month": month.isoformat(),
             "scope": scope,
             "subscription_id": subscription,
-            "data_type": text(item, "dataType", where),
+            "data_type": text_field(item, "dataType", where, hint=ANSWER_HINT),
             **_emissions(item, where),
-            "carbon_intensity": number(item, "carbonIntensity", where),
+            "carbon_intensity": number_field(item, "carbonIntensity", where, hint=ANSWER_HINT),
         }
 
 
@@ -287,7 +279,7 @@ class _ItemDetailsStream(_CarbonReportStream):
     def _record(self, item: Mapping[str, Any], month: date, scope: str) -> dict[str, Any]:
         where = f"{self.name} {month:%Y-%m} {scope}"
         for key in ITEM_TEXT:
-            text(item, key, where)
+            text_field(item, key, where, hint=ANSWER_HINT)
         record = {
             "month": month.isoformat(),
             "scope": scope,
@@ -509,7 +501,7 @@ class SubscriptionAccessStream(_CarbonReportStream):
 
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
         """The access decisions of one answer, noted on the tap for the chunk planning."""
-        found = decisions(answer(response, self.name), self.name)
+        found = decisions(json_object_answer(response, self.name), self.name)
         self.tap.note_access(found)
         yield from found
 

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from carbon_taps_shared.messages import shown
-from carbon_taps_shared.validation import UnexpectedDataError, finite_float
+from carbon_taps_shared.validation import UnexpectedDataError, checked_text, finite_float
 from singer_sdk import typing as th
 
 from tap_gcp_carbon.identifiers import TableRef
@@ -235,11 +235,7 @@ def _convert(value: Any, kind: str, column: str, where: str) -> Any:
         raise UnexpectedDataError(
             f"{where}: {column} is {shown(value)}, not a {kind}; fix or re-export the data"
         ) from None
-    if not isinstance(value, str):
-        raise UnexpectedDataError(
-            f"{where}: {column} is {shown(value)}, not text; fix or re-export the data"
-        )
-    return value
+    return checked_text(value, f"{where}: {column}", "fix or re-export the data")
 
 
 def is_zero(record: Mapping[str, Any]) -> bool:

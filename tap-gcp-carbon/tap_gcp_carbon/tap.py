@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 from carbon_taps_shared.config import endpoint_problem
 from carbon_taps_shared.listsettings import repeats
-from carbon_taps_shared.tapbase import CarbonTap, TapUserError, resilience_settings
+from carbon_taps_shared.settings import FirstMonth, LookBack, history_settings, resilience_settings
+from carbon_taps_shared.tapbase import CarbonTap, TapUserError
 from singer_sdk import Stream
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
@@ -80,19 +81,19 @@ class TapGcpCarbon(CarbonTap):
             th.ArrayType(th.StringType),
             description="Only these billing accounts (XXXXXX-XXXXXX-XXXXXX). Default: all rows.",
         ),
-        th.Property(
-            "start_month",
-            th.DateType,
-            default=CARBON_HISTORY_START,
-            description="First month to read on a first run (YYYY-MM-DD; the day is ignored); "
-            "billing_usage_daily also never reads usage before it.",
-        ),
-        th.Property(
-            "lookback_months",
-            th.IntegerType(minimum=0, maximum=36),
-            default=3,
-            description="Months before the carbon_footprint bookmark re-read each run, because "
-            "Google rewrites a month when it is backfilled.",
+        *history_settings(
+            FirstMonth(
+                "start_month",
+                "First month to read on a first run (YYYY-MM-DD; the day is ignored); "
+                "billing_usage_daily also never reads usage before it.",
+                default=CARBON_HISTORY_START,
+            ),
+            LookBack(
+                "Months before the carbon_footprint bookmark re-read each run, because Google "
+                "rewrites a month when it is backfilled.",
+                default=3,
+                maximum=36,
+            ),
         ),
         th.Property(
             "include_zero_emissions",

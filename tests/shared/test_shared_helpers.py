@@ -1,4 +1,5 @@
-"""The helpers the three taps share: message shortening, number checks, look-back windows.
+"""The helpers the three taps share: message shortening, number and text checks, look-back
+windows, the history settings group.
 
 Each tap's messages quote values through these, so a change here changes every tap's output
 (the bad-input reliability tests compare whole messages; these pin the edges).
@@ -13,11 +14,15 @@ from decimal import Decimal
 import pytest
 from carbon_taps_shared.messages import clip, short, shown, shown_as_is
 from carbon_taps_shared.periods import add_years, look_back, look_back_days, year_start
+from carbon_taps_shared.settings import FirstMonth, LookBack, history_settings
 from carbon_taps_shared.tapbase import TapUserError
 from carbon_taps_shared.validation import (
     UnexpectedDataError,
+    checked_text,
     finite_float,
     is_finite_json_number,
+    number_field,
+    text_field,
 )
 
 
@@ -95,3 +100,54 @@ def test_look_back_in_years_and_days() -> None:
     )
     assert look_back_days(date(2024, 1, 1), "2024-03-10", 7) == date(2024, 3, 3)
     assert look_back_days(date(2024, 3, 5), "2024-03-10", 7) == date(2024, 3, 5)
+
+
+def test_text_is_a_string_only_and_the_error_says_what_and_what_to_do() -> None:
+    assert checked_text("", "x", "fix it") == ""
+    with pytest.raises(UnexpectedDataError, match=r"^row 3: name is 12, not text; fix it$"):
+        checked_text(12, "row 3: name", "fix it")
+    with pytest.raises(UnexpectedDataError, match="is True, not text"):
+        checked_text(True, "flag", "fix it")
+
+
+def test_text_and_number_fields_absent_required_or_wrong() -> None:
+    item = {"name": "vm", "empty": "", "count": 2.5, "bad": "2.5", "flag": False}
+    assert text_field(item, "name", "w", hint="h") == "vm"
+    assert text_field(item, "empty", "w", hint="h", required=True) == ""
+    assert text_field(item, "missing", "w", hint="h") is None
+    with pytest.raises(UnexpectedDataError, match=r"^w: a row has no `missing`; h$"):
+        text_field(item, "missing", "w", hint="h", required=True)
+    with pytest.raises(UnexpectedDataError, match=r"^w: `count` is 2\.5, not text; h$"):
+        text_field(item, "count", "w", hint="h")
+    assert number_field(item, "count", "w", hint="h") == 2.5
+    assert number_field(item, "missing", "w", hint="h") is None
+    for key in ("bad", "flag"):
+        with pytest.raises(UnexpectedDataError, match=rf"`{key}` is .*, not a finite number; h"):
+            number_field(item, key, "w", hint="h")
+
+
+def test_history_settings_keep_each_taps_names_defaults_and_bounds() -> None:
+    settings = [
+        setting.to_dict()
+        for setting in history_settings(
+            FirstMonth("start_date", "First month.", default="2022-01-01"),
+            LookBack("Months again.", default=3, maximum=36),
+            end_description="Stop before.",
+        )
+    ]
+    (start,), (end,), (lookback,) = (s.items() for s in settings)
+    assert start == (
+        "start_date",
+        {
+            "type": ["string", "null"],
+            "format": "date",
+            "default": "2022-01-01",
+            "description": "First month.",
+        },
+    )
+    assert end[0] == "end_date" and "default" not in end[1]
+    assert lookback[1]["minimum"] == 0 and lookback[1]["maximum"] == 36
+    assert lookback[0] == "lookback_months" and lookback[1]["default"] == 3
+    azure = history_settings(FirstMonth("start_month", "First."), LookBack("Again.", 2, 12))
+    assert [s.name for s in azure] == ["start_month", "lookback_months"]
+    assert "default" not in azure[0].to_dict()["start_month"]

@@ -19,7 +19,6 @@ from typing import Any, ClassVar
 
 import click
 from singer_sdk import Stream, Tap
-from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 
@@ -34,45 +33,6 @@ from carbon_taps_shared.telemetry import Telemetry, configure_from_env
 
 class TapUserError(Exception):
     """An error whose one-line message tells the user what is wrong and what to do."""
-
-
-def resilience_settings(default_rps: float) -> list[th.Property]:
-    """The retry and rate-limit settings every tap offers, with the provider's default pace."""
-    return [
-        th.Property(
-            "max_requests_per_second",
-            th.NumberType(minimum=0),
-            default=default_rps,
-            description="Client-side rate limit for API requests (0 = unlimited).",
-        ),
-        th.Property(
-            "max_attempts",
-            th.IntegerType(minimum=1, maximum=20),
-            default=5,
-            description="Total attempts per request, the first included, for throttled or "
-            "transient failures. Authentication and validation errors are never retried.",
-        ),
-        th.Property(
-            "max_retry_seconds",
-            th.NumberType(minimum=0),
-            default=300,
-            description="Give up on a request once retrying it would take longer than this.",
-        ),
-        th.Property(
-            "request_timeout_seconds",
-            th.IntegerType(minimum=1),
-            default=60,
-            description="Connect and read timeout for each HTTP request.",
-        ),
-        th.Property(
-            "max_run_minutes",
-            th.NumberType(minimum=0),
-            default=360,
-            description="Stop the whole run at the next request once it has run this long, "
-            "keeping the state of what was emitted, so a provider throttling most requests "
-            "cannot keep it alive for ever (0 = no limit).",
-        ),
-    ]
 
 
 class CarbonTap(SecretSafeConfigMixin, Tap):
