@@ -15,8 +15,10 @@ import sys
 import time
 from pathlib import Path
 
+import boto3
 import pyarrow.parquet as pq
 import pytest
+import requests
 
 from tests.aws.test_cur_athena import (  # noqa: F401 - fixtures
     RESULTS,
@@ -220,13 +222,11 @@ def test_sigterm_cancels_the_running_query(legacy, catalog, tmp_path):
     assert execution.stopped and execution.state == "CANCELLED"
 
 
-@pytest.mark.parametrize("max_results", [1001])
-def test_the_fake_refuses_pages_larger_than_athena_allows(legacy, max_results):
-    """Botocore does not check GetQueryResults' MaxResults cap; the fake must, as Athena does."""
-    import boto3
-
+def test_the_fake_checks_what_it_is_sent_as_athena_does(legacy):
+    """Botocore checks neither GetQueryResults' MaxResults cap nor how parameters are quoted;
+    the fake refuses what Athena refuses, so the tap's requests are checked against them."""
     _, table = legacy
-    with AthenaFake([table]) as fake:
+    with AthenaFake([table], queued_polls=0, running_polls=0) as fake:
         client = boto3.client(
             "athena",
             endpoint_url=fake.url,
@@ -234,18 +234,43 @@ def test_the_fake_refuses_pages_larger_than_athena_allows(legacy, max_results):
             aws_access_key_id="AKIDATHENATEST000001",
             aws_secret_access_key="athena-test-secret",
         )
-        started = client.start_query_execution(
-            QueryString='SELECT count(*) AS n FROM "daily" WHERE "year" = ?',
-            QueryExecutionContext={"Database": table.database},
-            ResultConfiguration={"OutputLocation": RESULTS},
-            ExecutionParameters=["'2026'"],
-        )
-        query_id = started["QueryExecutionId"]
-        while client.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"][
-            "State"
-        ] in ("QUEUED", "RUNNING"):
-            pass
+        request = {
+            "QueryString": 'SELECT count(*) AS n FROM "daily" WHERE "year" = ?',
+            "QueryExecutionContext": {"Database": table.database},
+            "ResultConfiguration": {"OutputLocation": RESULTS},
+            "ClientRequestToken": "t" * 32,
+        }
+
+        def state(query_id: str) -> str:
+            answer = client.get_query_execution(QueryExecutionId=query_id)
+            return answer["QueryExecution"]["Status"]["State"]
+
+        query_id = client.start_query_execution(**request, ExecutionParameters=["'2026'"])[
+            "QueryExecutionId"
+        ]
+        assert state(query_id) == "SUCCEEDED"
         with pytest.raises(client.exceptions.InvalidRequestException, match="1000"):
-            client.get_query_results(QueryExecutionId=query_id, MaxResults=max_results)
+            client.get_query_results(QueryExecutionId=query_id, MaxResults=1001)
         rows = client.get_query_results(QueryExecutionId=query_id)["ResultSet"]["Rows"]
-    assert rows == [{"Data": [{"VarCharValue": "n"}]}, {"Data": [{"VarCharValue": "500"}]}]
+        assert rows == [{"Data": [{"VarCharValue": "n"}]}, {"Data": [{"VarCharValue": "500"}]}]
+        # The same token with other parameters is refused; with the same, it is the same query.
+        with pytest.raises(client.exceptions.InvalidRequestException, match="Idempotent"):
+            client.start_query_execution(**request, ExecutionParameters=["'2025'"])
+        again = client.start_query_execution(**request, ExecutionParameters=["'2026'"])
+        assert again["QueryExecutionId"] == query_id
+        # A string partition compared with an unquoted value fails as a type mismatch.
+        request["ClientRequestToken"] = "u" * 32
+        unquoted = client.start_query_execution(**request, ExecutionParameters=["2026"])
+        failed = client.get_query_execution(QueryExecutionId=unquoted["QueryExecutionId"])
+        status = failed["QueryExecution"]["Status"]
+        assert status["State"] == "FAILED" and "TYPE_MISMATCH" in status["StateChangeReason"]
+        assert status["AthenaError"]["ErrorCategory"] == 2
+        # An unsigned call is refused before anything runs.
+        unsigned = requests.post(
+            fake.url,
+            data=json.dumps({"QueryExecutionId": query_id}),
+            headers={"X-Amz-Target": "AmazonAthena.GetQueryExecution"},
+            timeout=10,
+        )
+        assert unsigned.status_code == 400
+        assert unsigned.json()["__type"] == "MissingAuthenticationTokenException"
