@@ -61,3 +61,36 @@ def test_the_fake_program_prints_its_url_and_serves_the_sample(tmp_path: Path, t
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_sample_cost_is_the_reported_emissions_over_the_stated_factor():
+    """The last reported month's cost is its reported kgCO2e over the kgCO2e per currency unit
+    stated in azure_meters.csv, exactly, per subscription x location x service; the next
+    month's cost has no reported figure (the nowcast's provisional month)."""
+    from collections import defaultdict
+    from decimal import Decimal
+
+    from tests.fakes.azure_data import LOCATIONS, RESOURCE_TYPES, meters
+
+    _subscriptions, carbon, cost = load_sample(SAMPLE)
+    last = max(r.month for r in carbon)
+    arm = {display: name for name, display in LOCATIONS.items()}
+    reported: dict[tuple, Decimal] = defaultdict(Decimal)
+    for r in carbon:
+        if r.month == last:
+            reported[(r.subscription_id, arm[r.location], RESOURCE_TYPES[r.resource_type])] += (
+                Decimal(repr(r.emissions))
+            )
+    spent: dict[tuple, Decimal] = defaultdict(Decimal)
+    for r in cost:
+        if (r.day.year, r.day.month) == (last.year, last.month):
+            spent[(r.subscription_id, r.location, r.service)] += Decimal(repr(r.cost))
+    factors = {s: Decimal(m["kgco2e_per_currency_unit"]) for s, m in meters().items()}
+    assert spent.keys() == reported.keys()
+    for (sub, location, service), kg in reported.items():
+        assert spent[(sub, location, service)] * factors[service] == kg
+    later = {r.day for r in cost if r.day > last.replace(day=28)} - {
+        r.day for r in cost if r.day.month == last.month
+    }
+    assert len(later) == 14 and not [r for r in carbon if r.month > last]
+    assert all(r.quantity > 0 and r.meter for r in cost)

@@ -714,7 +714,7 @@ class AzureFake(JsonFake):
             day, *dims, currency = key
             by_name = dict(zip(names, dims, strict=True))
             values = {"UsageDate": day, "Currency": currency}
-            values.update({m: round(v, 6) for m, v in sums[key].items()})
+            values.update({m: round(v, 9) for m, v in sums[key].items()})  # sums of floats
             table.append([values.get(c, by_name.get(c)) for c in columns])
         if not table:
             return Reply(204, None)  # the service answers an empty period with No Content

@@ -14,18 +14,24 @@ The files are in the APIs' own formats:
 - `cost_daily.json`: a Cost Management query answer (`properties.columns` / `rows`) grouped by
   SubscriptionId, ResourceLocation, ServiceName and Meter per UsageDate, with Cost and
   UsageQuantity. Each service is billed on one meter (`azure_meters.csv`, beside this file):
-  the quantity is the cost divided by the meter's stated unit price, so usage and cost agree.
+  the quantity is the cost divided by the meter's stated unit price. In the demo's sample the
+  last month's cost is derived from its carbon rows by the kgCO2e per currency unit stated
+  there (`consistent_cost_rows`), so usage, cost and reported emissions agree; the tests' own
+  cost rows (`synthetic_cost_rows`) are random.
 """
 
 from __future__ import annotations
 
 import argparse
+import calendar
 import csv
 import json
 import random
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -223,6 +229,42 @@ def synthetic_cost_rows(
     return rows
 
 
+def consistent_cost_rows(
+    carbon: list[CarbonRow], subscriptions: list[str], month: date, nowcast_days: int
+) -> list[CostRow]:
+    """Daily cost rows derived from `month`'s carbon rows by the stated factors, so usage,
+    cost and reported emissions agree: per subscription x location x service, the month's cost
+    is the reported kgCO2e (all scopes) divided by the service's kgCO2e per currency unit
+    (`azure_meters.csv`), spread over the days in exact decimal shares (0.03 a day, the rest
+    on the last day); the usage quantity is the cost over the meter's unit price. The first
+    `nowcast_days` days of the next month repeat the daily cost: usage Azure has not yet
+    reported emissions for."""
+    by_display = {display: arm for arm, display in LOCATIONS.items()}
+    stated = meters()
+    totals: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
+    for row in carbon:
+        if row.month == month:
+            service = RESOURCE_TYPES[row.resource_type]
+            key = (row.subscription_id, by_display[row.location], service)
+            totals[key] += Decimal(repr(row.emissions))
+    days = calendar.monthrange(month.year, month.month)[1]
+    share = Decimal("0.03")
+    currency = {sub: CURRENCIES[i % len(CURRENCIES)] for i, sub in enumerate(subscriptions)}
+    rows = []
+    for (sub, location, service), kg in sorted(totals.items()):
+        cost = kg / Decimal(stated[service]["kgco2e_per_currency_unit"])
+        daily = cost * share
+        last = cost - daily * (days - 1)
+        for offset in range(days):
+            amount = last if offset == days - 1 else daily
+            day = month + timedelta(days=offset)
+            rows.append(priced(CostRow(day, sub, location, service, float(amount), currency[sub])))
+        for offset in range(nowcast_days):
+            day = month + timedelta(days=days + offset)
+            rows.append(priced(CostRow(day, sub, location, service, float(daily), currency[sub])))
+    return rows
+
+
 COST_COLUMNS = [
     "UsageDate",
     "SubscriptionId",
@@ -291,12 +333,14 @@ def write_sample(out: Path, *, subscriptions: int, first_month: date, months: in
     out.mkdir(parents=True, exist_ok=True)
     ids = subscription_ids(subscriptions)
     (out / "subscriptions.json").write_text(json.dumps(subscriptions_answer(ids), indent=1))
+    carbon = synthetic_carbon_rows(ids, first_month, months)
     with (out / "carbon_resources.jsonl").open("w") as handle:
-        for row in synthetic_carbon_rows(ids, first_month, months):
+        for row in carbon:
             handle.write(json.dumps(row.to_item()) + "\n")
+    # Cost and usage of the last reported month, derived from its carbon rows, and 14 days
+    # of the next month, which Azure has not reported yet.
     last = _months(first_month, months)[-1]
-    cost_first = date(last.year, last.month, 1)
-    cost = synthetic_cost_rows(ids, cost_first, 45)
+    cost = consistent_cost_rows(carbon, ids, last, nowcast_days=14)
     (out / "cost_daily.json").write_text(json.dumps(cost_answer(cost)))
 
 

@@ -1,9 +1,11 @@
 {#- Azure daily usage quantity and cost per scope x location x meter (tap-azure-emissions
     `usage_daily`, read when its `usage_quantities` setting is on). Where the raw table does not
     exist (the setting is off, or Azure is not among the providers), the model is empty with the
-    same columns, so the estimates fall back on spend for Azure. -#}
+    same columns, so the estimates fall back on spend for Azure. Looking the table up needs a
+    warehouse connection, which `dbt compile` (e.g. for Snowflake, offline) does not have: there
+    the model compiles as if the table were absent. -#}
 {%- set relation = none -%}
-{%- if execute and 'azure' in enabled_providers() -%}
+{%- if execute and flags.WHICH != 'compile' and 'azure' in enabled_providers() -%}
     {%- set src = source('azure', 'usage_daily') -%}
     {%- set relation = adapter.get_relation(database=src.database, schema=src.schema, identifier=src.identifier) -%}
 {%- endif %}
