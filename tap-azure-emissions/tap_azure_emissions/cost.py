@@ -95,7 +95,7 @@ class CostDailyStream(AzureStream):
         return [{"scope": str(s).strip("/")} for s in scopes]
 
     @cached_property
-    def rate_limiter(self) -> TokenBucket:  # type: ignore[override]
+    def rate_limiter(self) -> TokenBucket:  # type: ignore[override]  # property for mixin attribute
         """A slower pace than the Carbon API's: the QPU quota is per tenant."""
         return TokenBucket(float(self.config["cost_max_requests_per_second"]))
 
