@@ -99,6 +99,22 @@ def athena_config(fake: AthenaFake, uri: Path, table: Table, **overrides: Any) -
     return cur_config(str(uri), **{k: v for k, v in settings.items() if v is not None})
 
 
+def bytes_counted(stderr: str) -> int:
+    """The carbon_taps.athena.bytes_scanned total in OpenTelemetry's console metric export."""
+    total = 0
+    decoder = json.JSONDecoder()
+    text = stderr
+    while (start := text.find('{\n    "resource_metrics"')) >= 0:
+        document, end = decoder.raw_decode(text[start:])
+        text = text[start + end :]
+        for resource in document["resource_metrics"]:
+            for scope in resource["scope_metrics"]:
+                for metric in scope["metrics"]:
+                    if metric["name"] == "carbon_taps.athena.bytes_scanned":
+                        total += sum(p["value"] for p in metric["data"]["data_points"])
+    return total
+
+
 @pytest.mark.parametrize(
     ("generation", "tags"), [("legacy", []), ("legacy", ["user:team"]), ("cur2", ["user:team"])]
 )
@@ -147,9 +163,11 @@ def test_an_unchanged_period_is_not_queried_again_and_a_restated_one_is(
     uri = root / "cur" / "daily"
     with AthenaFake([table], queued_polls=1, running_polls=2) as fake:
         config = athena_config(fake, uri, table)
-        first = run_cur(config)
+        first = run_cur(config, env={"OTEL_METRICS_EXPORTER": "console"})
         assert first.returncode == 0, first.stderr
         assert_matches(first.records(STREAM), items)
+        # The bytes each query scanned are counted in a metric (here printed to stderr).
+        assert bytes_counted(first.stderr) == sum(e.scanned for e in fake.started()) > 0
         again = run_cur(config, state=first.final_state)
         assert again.returncode == 0, again.stderr
         assert again.records(STREAM) == []
