@@ -59,7 +59,9 @@ def athena_settings() -> list[th.Property]:
             "athena_catalog",
             th.StringType,
             default=DEFAULT_CATALOG,
-            description="Athena data catalog of athena_database.",
+            description="Athena data catalog of athena_database. The tap reads the table's "
+            "columns and partitions from the Glue Data Catalog of its own account in "
+            "athena_region, so a catalog of another account is not supported.",
         ),
         th.Property(
             "athena_region",
