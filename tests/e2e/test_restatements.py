@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import ROOT, TEST_SECRETS, run_tap
 from tests.e2e.conftest import PG_DATABASE, PG_HOST, PG_PORT, Database, run_meltano
@@ -26,6 +27,7 @@ from tests.fakes.aws_sustainability import EmissionRow, SustainabilityFake, load
 pytestmark = [pytest.mark.postgres, pytest.mark.meltano]
 
 ACCESS_KEY = "AKIDRESTATE000000001"
+SNAPSHOT_DOCS = ROOT / "transform" / "snapshots" / "_snapshots.yml"
 FIRST, RESTATED, NEW = date(2025, 10, 1), date(2025, 11, 1), date(2025, 12, 1)
 # The fct_cloud_emissions rows of one API row: (scope, method, emissions type).
 PARTS = (
@@ -162,3 +164,7 @@ def test_a_restated_publication_lists_exactly_the_changed_figures(
     assert sorted(test_db.rows(query)) == sorted(found)
     versions = test_db.one(f'select count(*) from "{analytics_schema}".snp_reported_emissions')
     assert versions == len(after) + len(expected)
+    # The snapshot has exactly the columns its YAML documents (the docs test covers models).
+    built = set(test_db.column_types(analytics_schema, "snp_reported_emissions"))
+    (snapshot,) = yaml.safe_load(SNAPSHOT_DOCS.read_text())["snapshots"]
+    assert built == {c["name"] for c in snapshot["columns"] if c["description"].strip()}
