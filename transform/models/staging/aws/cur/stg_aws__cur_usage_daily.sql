@@ -1,21 +1,24 @@
-{#- The Cost and Usage Report's daily rows, latest delivery per billing period only. Each
-    delivery restates its whole period, and the raw table keeps every delivery read (the
-    delivery id is part of its key). Delivery ids (assembly or execution ids) carry no order,
+{#- The Cost and Usage Report's daily rows, latest delivery per payer account and billing
+    period only. Each delivery restates its whole period for its own report, and the raw table
+    keeps every delivery read (the delivery id is part of its key); ranking per payer keeps
+    every payer's data when several payers' reports load into one table. Delivery ids (assembly or execution ids) carry no order,
     so the latest is the one the tap read last: `_sdc_extracted_at`, which the loader adds
     (target-postgres and target-snowflake do by default, `add_record_metadata`). -#}
 with deliveries as (
-    select billing_period, delivery_id, max(_sdc_extracted_at) as read_at
+    select payer_account_id, billing_period, delivery_id, max(_sdc_extracted_at) as read_at
     from {{ source('aws', 'cur_usage_daily') }}
-    group by billing_period, delivery_id
+    group by payer_account_id, billing_period, delivery_id
 ),
 
 ranked as (
     select
+        payer_account_id,
         billing_period,
         delivery_id,
         read_at,
         row_number() over (
-            partition by billing_period order by read_at desc, delivery_id desc
+            partition by payer_account_id, billing_period
+            order by read_at desc, delivery_id desc
         ) as recency
     from deliveries
 )
@@ -49,5 +52,7 @@ select
     c.storage_media
 from {{ source('aws', 'cur_usage_daily') }} as c
 inner join ranked as r
-    on c.billing_period = r.billing_period and c.delivery_id = r.delivery_id
+    on c.payer_account_id = r.payer_account_id
+    and c.billing_period = r.billing_period
+    and c.delivery_id = r.delivery_id
 where r.recency = 1
