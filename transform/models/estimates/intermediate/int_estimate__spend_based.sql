@@ -37,7 +37,12 @@ select
     sum(spend * kgco2e_per_currency_unit) as emissions_kgco2e,
     sum(spend) as cost,
     currency,
-    max(calibration_level) as calibration_level
+    {#- Where rows of one key used several levels, the coarsest one is named. -#}
+    case max(case calibration_level when 'category_region' then 1 when 'category' then 2 else 3 end)
+        when 1 then 'category_region'
+        when 2 then 'category'
+        else 'provider'
+    end as calibration_level
 from candidates
 where preference = 1
 group by provider, usage_month, account_id, region, service, scope, currency
