@@ -198,8 +198,8 @@ MUTATIONS = (
     Mutation(
         "aws-export-state-before-rows",
         f"{AWS}/export_stream.py",
-        "            count = 0\n            with open_rows(source, file) as (columns, rows):",
-        "            count = 0\n            done[file.info.key] = file.bookmark\n"
+        "        for file in todo:\n            with open_rows(source, file) as (columns, rows):",
+        "        for file in todo:\n            done[file.info.key] = file.bookmark\n"
         "            with open_rows(source, file) as (columns, rows):",
         ("tests/aws/test_state_order.py::test_export_state_names_a_file_only_after_all_its_rows",),
         "a file is marked done before its rows are sent (issue 19, gap 3)",
@@ -207,9 +207,10 @@ MUTATIONS = (
     Mutation(
         "aws-cur-state-before-rows",
         f"{AWS}/cur_stream.py",
-        "            count = 0\n            for record in self._aggregate(",
-        "            count = 0\n            done[delivery.billing_period] = delivery.bookmark\n"
-        "            for record in self._aggregate(",
+        "        for delivery in todo:\n            yield from self.tap.telemetry.counted(",
+        "        for delivery in todo:\n"
+        "            done[delivery.billing_period] = delivery.bookmark\n"
+        "            yield from self.tap.telemetry.counted(",
         (
             "tests/aws/test_state_order.py::"
             "test_cur_state_names_a_period_only_after_all_its_line_items",
@@ -219,8 +220,8 @@ MUTATIONS = (
     Mutation(
         "aws-api-lookback-ignored",
         f"{AWS}/streams.py",
-        "start = max(start, lookback)",
-        "start = max(start, self._align(bookmark))",
+        "            self.config[self.lookback_setting],\n            align=self._align,",
+        "            0,\n            align=self._align,",
         (f"{AWS_API}::test_bookmark_is_the_last_emitted_month_and_rerun_reads_only_the_lookback",),
         "restated months before the bookmark are never read again",
     ),
@@ -237,8 +238,8 @@ MUTATIONS = (
     Mutation(
         "gcp-lookback-ignored",
         f"{GCP}/streams.py",
-        "            start = max(start, lookback)",
-        "            start = max(start, month_start(date.fromisoformat(bookmark[:10])))",
+        'self._start_month(), self._bookmark(context), self.config["lookback_months"]',
+        "self._start_month(), self._bookmark(context), 0",
         (
             "tests/gcp/test_carbon_footprint.py::test_a_rerun_reads_only_the_lookback_window_and_sees_a_backfilled_month",
         ),
