@@ -21,6 +21,7 @@ atexit.register(_FAKE.stop)
 
 TestTapAzureEmissions = get_tap_test_class(
     tap_class=TapAzureEmissions,
-    config=tap_config(_FAKE, cost_start_date=_COST_FIRST.isoformat()),
+    # usage_quantities on: the suite covers every stream, usage_daily included.
+    config=tap_config(_FAKE, cost_start_date=_COST_FIRST.isoformat(), usage_quantities=True),
     suite_config=SuiteConfig(ignore_no_records=False),
 )
