@@ -32,6 +32,34 @@ GROUPING = ("ResourceLocation", "ServiceName")  # the API allows two groupings
 USAGE_GROUPING = ("ResourceLocation", "Meter")
 COST_COLUMNS = ("Cost", "PreTaxCost")  # MCA / EA names of the summed cost column
 
+# Properties both queries' records share (the scope, day and location they are keyed on, the
+# query type, and the summed cost with its currency).
+_KEY_HEAD = (
+    th.Property(
+        "scope",
+        th.StringType,
+        required=True,
+        description="Cost Management scope queried, e.g. `subscriptions/<id>`.",
+    ),
+    th.Property("usage_date", th.DateType, required=True, description="`UsageDate`."),
+    th.Property(
+        "resource_location",
+        th.StringType,
+        required=True,
+        description="`ResourceLocation` as reported (e.g. `westeurope`, may be empty).",
+    ),
+)
+_COST_TYPE = th.Property(
+    "cost_type",
+    th.StringType,
+    required=True,
+    description="Query type: `ActualCost`, `AmortizedCost` or `Usage`.",
+)
+_COST_TAIL = (
+    th.Property("cost", th.NumberType, description="Sum of cost in `currency`."),
+    th.Property("currency", th.StringType, required=True, description="`Currency` (ISO 4217)."),
+)
+
 
 class CostDailyStream(AzureStream):
     """Daily cost per scope (subscription or configured billing scope), location and service.
@@ -61,28 +89,10 @@ class CostDailyStream(AzureStream):
     is_sorted = True
     check_sorted = False
     schema = th.PropertiesList(
-        th.Property(
-            "scope",
-            th.StringType,
-            required=True,
-            description="Cost Management scope queried, e.g. `subscriptions/<id>`.",
-        ),
-        th.Property("usage_date", th.DateType, required=True, description="`UsageDate`."),
-        th.Property(
-            "resource_location",
-            th.StringType,
-            required=True,
-            description="`ResourceLocation` as reported (e.g. `westeurope`, may be empty).",
-        ),
+        *_KEY_HEAD,
         th.Property("service_name", th.StringType, required=True, description="`ServiceName`."),
-        th.Property(
-            "cost_type",
-            th.StringType,
-            required=True,
-            description="Query type: `ActualCost`, `AmortizedCost` or `Usage`.",
-        ),
-        th.Property("cost", th.NumberType, description="Sum of cost in `currency`."),
-        th.Property("currency", th.StringType, required=True, description="`Currency` (ISO 4217)."),
+        _COST_TYPE,
+        *_COST_TAIL,
     ).to_dict()
     _window: tuple[date, date]
 
@@ -268,19 +278,7 @@ class UsageDailyStream(CostDailyStream):
         "cost_type",
     )
     schema = th.PropertiesList(
-        th.Property(
-            "scope",
-            th.StringType,
-            required=True,
-            description="Cost Management scope queried, e.g. `subscriptions/<id>`.",
-        ),
-        th.Property("usage_date", th.DateType, required=True, description="`UsageDate`."),
-        th.Property(
-            "resource_location",
-            th.StringType,
-            required=True,
-            description="`ResourceLocation` as reported (e.g. `westeurope`, may be empty).",
-        ),
+        *_KEY_HEAD,
         th.Property(
             "meter",
             th.StringType,
@@ -288,19 +286,13 @@ class UsageDailyStream(CostDailyStream):
             description="`Meter`: the meter name, e.g. `D2s v3`, `P10 LRS Disk`, `Data "
             "Transfer Out`; it fixes the unit of the usage quantity.",
         ),
-        th.Property(
-            "cost_type",
-            th.StringType,
-            required=True,
-            description="Query type: `ActualCost`, `AmortizedCost` or `Usage`.",
-        ),
+        _COST_TYPE,
         th.Property(
             "usage_quantity",
             th.NumberType,
             description="Sum of `UsageQuantity`, in the meter's unit of measure.",
         ),
-        th.Property("cost", th.NumberType, description="Sum of cost in `currency`."),
-        th.Property("currency", th.StringType, required=True, description="`Currency` (ISO 4217)."),
+        *_COST_TAIL,
     ).to_dict()
 
     def aggregation(self) -> dict[str, dict[str, str]]:
