@@ -1,16 +1,25 @@
 """The suite's benchmarks in one command; prints a Markdown table.
 
-    uv run python benchmarks/run.py [--sizes 0.25,1] [--pg-size 0.01] [--api-rows 40000] [--keep]
+    uv run python benchmarks/run.py [--sizes 0.25,1] [--formats csv,parquet] [--rounds 3]
+        [--tags user:team] [--pipeline-size 1] [--pg-size 0.01] [--api-rows 40000]
+        [--data DIR] [--skip cur,pipeline,pg,athena,api] [--keep]
 
-1. cur_usage_daily on generated legacy CURs (gzip CSV) of each size: wall time and peak RSS of
-   the tap (records to /dev/null) as ratios to a bare DuckDB `count(…)` scan of the same files
-   and columns, measured in the same run.
-2. Time to a daily aggregate in PostgreSQL: tap-aws-carbon | target-postgres, versus the generic
+1. cur_usage_daily on generated CURs of each size and format (legacy gzip CSV; CUR 2.0 snappy
+   Parquet with its `product` and `resource_tags` maps): wall time, CPU time (user + system)
+   and peak RSS of the tap (records to /dev/null) against a bare DuckDB `count(…)` scan of the
+   same files and of the columns the tap reads. Tap and scan alternate over --rounds rounds;
+   each ratio is the median of the rounds' ratios with their range, beside the 1-minute load
+   average before and after each round (the machine may be shared).
+2. `meltano run tap-aws-carbon target-postgres` on the --pipeline-size CSV CUR versus
+   `meltano invoke target-postgres` fed the same tap's recorded messages from a file,
+   alternating, each into a fresh schema; the ratio is the pipeline's rate to the loader's.
+3. Time to a daily aggregate in PostgreSQL: tap-aws-carbon | target-postgres, versus the generic
    route pipelinewise-tap-s3-csv (every line, from moto S3) | target-postgres + SQL GROUP BY.
-3. Emit rate of carbon_emissions versus a raw orjson loop over the same records (taken from a
+4. Bytes Athena scans per billing period (benchmarks/athena_scan.py).
+5. Emit rate of carbon_emissions versus a raw orjson loop over the same records (taken from a
    tap run against the local fake), in alternating rounds, best of five passes each; plus the
-   stream's whole per-record path. Generated data goes to benchmarks/data/ and is deleted
-   unless --keep.
+   stream's whole per-record path.
+Generated data goes to --data (benchmarks/data/) and is deleted unless --keep.
 """
 
 from __future__ import annotations
