@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import botocore.session
 import pytest
 import trustme
 
@@ -99,6 +100,15 @@ def athena_config(fake: AthenaFake, uri: Path, table: Table, **overrides: Any) -
     return cur_config(str(uri), **{k: v for k, v in settings.items() if v is not None})
 
 
+def athena_protocol() -> str:
+    """The protocol the installed botocore describes Athena with: `json` 1.1 in older releases
+    (1.44.8, the range's floor), `rest-json` in newer ones (1.44.18). The tap's range allows
+    both and the fake serves both."""
+    protocol = botocore.session.get_session().get_service_model("athena").protocol
+    assert protocol in ("json", "rest-json")
+    return str(protocol)
+
+
 def bytes_counted(stderr: str) -> int:
     """The carbon_taps.athena.bytes_scanned total in OpenTelemetry's console metric export."""
     total = 0
@@ -132,6 +142,8 @@ def test_athena_and_local_engines_emit_identical_records_and_state(
         assert athena.returncode == 0, athena.stderr
         assert athena.records(STREAM) == local.records(STREAM)
         assert athena.final_state == local.final_state
+        # Athena was called in the protocol of the botocore installed, Glue in json 1.1.
+        assert fake.protocols() == {"athena": {athena_protocol()}, "glue": {"json"}}
         # One query per billing period, each pruned to its partition with typed parameters.
         status, started = [], []
         for execution in fake.started():

@@ -14,11 +14,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 import boto3
+import botocore.session
 import pyarrow.parquet as pq
 import pytest
 import requests
+from botocore.parsers import create_parser
 
 from tests.aws.test_cur_athena import (  # noqa: F401 - fixtures
     RESULTS,
@@ -274,3 +278,118 @@ def test_the_fake_checks_what_it_is_sent_as_athena_does(legacy):
         )
         assert unsigned.status_code == 400
         assert unsigned.json()["__type"] == "MissingAuthenticationTokenException"
+        unsigned = requests.get(f"{fake.url}/query-executions/{query_id}", timeout=10)
+        assert unsigned.status_code == 400
+        assert unsigned.headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
+
+
+SIGNED = {
+    "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDATHENATEST000001/20261201/eu-west-1/"
+    "athena/aws4_request, SignedHeaders=host;x-amz-date, Signature=" + "0" * 64,
+}
+REST_ROUTES = {
+    "StartQueryExecution": ("POST", "/query-executions"),
+    "GetQueryExecution": ("GET", "/query-executions/{}"),
+    "GetQueryResults": ("GET", "/query-executions/{}/results"),
+    "StopQueryExecution": ("POST", "/query-executions/{}/stop"),
+}
+
+
+def send(fake: AthenaFake, protocol: str, operation: str, **members: Any) -> requests.Response:
+    """An Athena call laid out as botocore lays it out in `protocol` (json 1.1 or rest-json)."""
+    if protocol == "json":
+        headers = {"X-Amz-Target": f"AmazonAthena.{operation}"}
+        return requests.post(
+            fake.url, data=json.dumps(members), headers={**SIGNED, **headers}, timeout=10
+        )
+    method, path = REST_ROUTES[operation]
+    execution = quote(members.pop("QueryExecutionId", ""), safe="")
+    query = {k: members.pop(k) for k in ("NextToken", "MaxResults") if k in members}
+    return requests.request(
+        method,
+        fake.url + path.format(execution),
+        params=query,
+        data=json.dumps(members) if method == "POST" else None,
+        headers=SIGNED,
+        timeout=10,
+    )
+
+
+def as_botocore_reads(protocol: str, operation: str, response: requests.Response) -> Any:
+    """What a botocore client returns (or raises ClientError with) for the answer: the
+    protocol's parser, then the modeled error's members, as botocore's endpoint adds them."""
+    model = botocore.session.get_session().get_service_model("athena")
+    parser = create_parser(protocol)
+    answer = {
+        "status_code": response.status_code,
+        "headers": response.headers,
+        "body": response.content,
+    }
+    parsed = parser.parse(answer, model.operation_model(operation).output_shape)
+    code = parsed.get("Error", {}).get("Code")
+    shape = model.shape_for_error_code(code) if code else None
+    if shape is not None:
+        parsed.update(parser.parse(answer, shape))
+    parsed.pop("ResponseMetadata", None)
+    return parsed
+
+
+def test_both_protocols_reach_the_same_athena_and_botocore_reads_the_same_answers(legacy):
+    """Older botocore calls Athena in json 1.1, newer in rest-json: each call made both ways
+    reaches the same query, and each answer, success or error, parses to the same result."""
+    _, table = legacy
+
+    def both(fake: AthenaFake, operation: str, **members: Any) -> Any:
+        answers = []
+        for protocol in ("json", "rest-json"):
+            response = send(fake, protocol, operation, **members)
+            if response.status_code >= 300:  # each protocol's own error shape
+                in_header = "x-amzn-ErrorType" in response.headers
+                in_body = "__type" in response.json()
+                assert (in_body, in_header) == (
+                    (True, False) if protocol == "json" else (False, True)
+                )
+            answers.append(as_botocore_reads(protocol, operation, response))
+        assert answers[0] == answers[1]
+        return answers[0]
+
+    with AthenaFake([table], queued_polls=0, running_polls=0) as fake:
+        started = both(
+            fake,
+            "StartQueryExecution",
+            QueryString='SELECT "line_item_usage_account_id" AS a FROM "daily" LIMIT 2',
+            QueryExecutionContext={"Database": table.database},
+            ResultConfiguration={"OutputLocation": RESULTS},
+            ClientRequestToken="p" * 32,
+        )
+        query_id = started["QueryExecutionId"]
+        assert len(fake.started()) == 1  # the same token in either protocol: one query
+        status = both(fake, "GetQueryExecution", QueryExecutionId=query_id)
+        assert status["QueryExecution"]["Status"]["State"] == "SUCCEEDED"
+        first = both(fake, "GetQueryResults", QueryExecutionId=query_id, MaxResults=2)
+        rest = both(
+            fake, "GetQueryResults", QueryExecutionId=query_id, NextToken=first["NextToken"]
+        )
+        assert len(first["ResultSet"]["Rows"]) == 2 and len(rest["ResultSet"]["Rows"]) == 1
+        assert both(fake, "StopQueryExecution", QueryExecutionId=query_id) == {}
+        too_many = both(fake, "GetQueryResults", QueryExecutionId=query_id, MaxResults=1001)
+        assert too_many["Error"]["Code"] == "InvalidRequestException"
+        assert too_many["AthenaErrorCode"] == "INVALID_INPUT" and "1000" in too_many["Message"]
+        unknown = both(fake, "GetQueryExecution", QueryExecutionId="no-such-query")
+        assert unknown["Error"] == {
+            "Code": "InvalidRequestException",
+            "Message": "QueryExecution no-such-query was not found",
+        }
+        # The rest-json path and query members reach the handlers as the json 1.1 body does.
+        pages = fake.operations("GetQueryResults")
+        maxima = [fake.arguments(r).get("MaxResults") for r in pages]
+        assert maxima == [2, 2, None, None, 1001, 1001]
+        assert fake.protocols() == {"athena": {"json", "rest-json"}}
+    throttled = Faults(rate=1.0, kinds=("429",))
+    with AthenaFake([table], faults=throttled, fault_operations=("StartQueryExecution",)) as fake:
+        refused = both(fake, "StartQueryExecution", QueryString="SELECT 1")
+        assert refused["Error"]["Code"] == "TooManyRequestsException"
+        assert refused["Reason"] == "CONCURRENT_QUERY_LIMIT_EXCEEDED"
+    with AthenaFake([table], faults=Faults(rate=1.0, kinds=("500",))) as fake:
+        failed = both(fake, "GetQueryExecution", QueryExecutionId=query_id)
+        assert failed["Error"] == {"Code": "InternalServerException", "Message": "Internal error"}

@@ -1,11 +1,24 @@
 """Local fake of Amazon Athena (and the two Glue calls the tap makes), backed by DuckDB.
 
 moto 5.2.5's Athena runs no SQL (results are empty unless queued by hand, statistics are 0,
-no FAILED state, ClientRequestToken ignored), so this fake exists. It speaks botocore 1.44.8's
-`json` 1.1 protocol (`POST /`, `X-Amz-Target: AmazonAthena.<Op>` / `AWSGlue.<Op>`), errors as
-`{"__type": <code>, "Message": ...}` with HTTP 400/500, and serves CUR files laid out as Athena
-tables (Hive partition folders `year=/month=` or `BILLING_PERIOD=`) through DuckDB views in an
-attached catalog named `awsdatacatalog`.
+no FAILED state, ClientRequestToken ignored), so this fake exists. It serves CUR files laid out
+as Athena tables (Hive partition folders `year=/month=` or `BILLING_PERIOD=`) through DuckDB
+views in an attached catalog named `awsdatacatalog`.
+
+Athena answers both protocols botocore has described it with, as the real service does, and
+the same handlers serve both:
+
+- `json` 1.1 (older botocore, such as 1.44.8): `POST /` with `X-Amz-Target: AmazonAthena.<Op>`;
+  errors carry their code in the body, `{"__type": <code>, "Message": ...}`;
+- `rest-json` (newer botocore, such as 1.44.18): `POST /query-executions` (StartQueryExecution),
+  `GET /query-executions/{QueryExecutionId}` (GetQueryExecution), `GET
+  /query-executions/{QueryExecutionId}/results?NextToken=&MaxResults=&QueryResultType=`
+  (GetQueryResults), `POST /query-executions/{QueryExecutionId}/stop` (StopQueryExecution);
+  the path and query string members join the JSON body, and errors carry their code in the
+  `x-amzn-ErrorType` header with `Message` (and the error's other members) in the body.
+
+Either way an error has the same HTTP status (400, or 500 for a fault) and botocore reads the
+same code, message and members from it. Glue is `json` 1.1 only (`X-Amz-Target: AWSGlue.<Op>`).
 
 It checks what it is sent as Athena does: SigV4 present for the right service; a known
 workgroup; an output location from the request or the workgroup; `?` count equal to
@@ -36,6 +49,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, unquote
 
 import duckdb
 import pyarrow.parquet as pq
@@ -52,7 +66,22 @@ from tests.fakes.aws_cur import (
 )
 
 JSON_11 = "application/x-amz-json-1.1"
+REST_JSON = "application/json"
 MAX_RESULTS = 1000
+SIGNING_NAMES = {"AmazonAthena": "athena", "AWSGlue": "glue"}  # json 1.1 target prefix -> SigV4
+# Athena's rest-json routes: (method, path, operation, query string members and their types).
+_EXECUTION = r"/query-executions/(?P<QueryExecutionId>[^/]+)"
+_ROUTES: tuple[tuple[str, re.Pattern[str], str, dict[str, type]], ...] = (
+    ("POST", re.compile(r"^/query-executions$"), "StartQueryExecution", {}),
+    ("GET", re.compile(f"^{_EXECUTION}$"), "GetQueryExecution", {}),
+    (
+        "GET",
+        re.compile(f"^{_EXECUTION}/results$"),
+        "GetQueryResults",
+        {"NextToken": str, "MaxResults": int, "QueryResultType": str},
+    ),
+    ("POST", re.compile(f"^{_EXECUTION}/stop$"), "StopQueryExecution", {}),
+)
 _AUTH = re.compile(
     r"^AWS4-HMAC-SHA256 Credential=[^/]+/\d{8}/[^/]+/(?P<service>[^/]+)/aws4_request"
 )
@@ -86,6 +115,44 @@ class Table:
     def size(self) -> int:
         """Bytes of all the table's files: what a query without partition pruning reads."""
         return sum(path.stat().st_size for _, path in self.files())
+
+
+@dataclass
+class Call:
+    """Which operation a request calls, and how: `protocol` is `json` or `rest-json`."""
+
+    protocol: str
+    service: str  # the json 1.1 target prefix: AmazonAthena or AWSGlue
+    operation: str
+    bound: dict[str, Any] = field(default_factory=dict)  # rest-json path and query members
+
+    @property
+    def signing_name(self) -> str | None:
+        return SIGNING_NAMES.get(self.service)
+
+
+def call_of(request: Request) -> Call | None:
+    """The operation of a request in either protocol (None: no operation of the fake's)."""
+    target = request.header("X-Amz-Target")
+    if target is not None:
+        service, _, operation = target.partition(".")
+        if request.method != "POST" or request.path != "/" or service not in SIGNING_NAMES:
+            return None
+        return Call("json", service, operation)
+    for method, path, operation, members in _ROUTES:
+        match = path.match(request.path)
+        if match is None or request.method != method:
+            continue
+        bound: dict[str, Any] = {k: unquote(v) for k, v in match.groupdict().items()}
+        for name, value in parse_qsl(request.query, keep_blank_values=True):
+            kind = members.get(name)
+            if kind is int:
+                # A number that does not parse is kept as text, for the handler to refuse.
+                bound[name] = int(value) if value.isdigit() else value
+            elif kind is not None:
+                bound[name] = value
+        return Call("rest-json", "AmazonAthena", operation, bound)
+    return None
 
 
 @dataclass
@@ -151,13 +218,18 @@ class AthenaFake(JsonFake):
 
     # --- dispatch -----------------------------------------------------------------------------
     def handle(self, request: Request) -> Reply:
-        target = request.header("X-Amz-Target") or ""
-        service, _, operation = target.partition(".")
-        expected = {"AmazonAthena": "athena", "AWSGlue": "glue"}.get(service)
-        if request.method != "POST" or request.path != "/" or expected is None:
-            return _error(404, "UnknownOperationException", f"unknown operation {target!r}")
+        call = call_of(request)
+        if call is None:
+            described = request.header("X-Amz-Target") or f"{request.method} {request.path}"
+            return _wire(
+                _protocol(request),
+                _error(404, "UnknownOperationException", f"unknown operation {described!r}"),
+            )
+        return _wire(call.protocol, self._serve(request, call))
+
+    def _serve(self, request: Request, call: Call) -> Reply:
         match = _AUTH.match(request.header("Authorization") or "")
-        if not match or match["service"] != expected:
+        if not match or match["service"] != call.signing_name:
             return _error(
                 400, "MissingAuthenticationTokenException", "Missing Authentication Token"
             )
@@ -165,29 +237,34 @@ class AthenaFake(JsonFake):
             body = request.json()
         except ValueError:
             return _error(400, "SerializationException", "the body is not JSON")
-        handler = getattr(self, f"_{service}_{operation}", None)
+        if not isinstance(body, dict):
+            return _error(400, "SerializationException", "the body is not a JSON object")
+        handler = getattr(self, f"_{call.service}_{call.operation}", None)
         if handler is None:
-            return _error(400, "UnknownOperationException", f"{operation} is not served here")
-        return handler(body)
+            return _error(400, "UnknownOperationException", f"{call.operation} is not served here")
+        return handler({**body, **call.bound})  # rest-json's path and query members too
 
     def eligible(self, request: Request) -> bool:
-        """Every call shares the path `/`: faults can be aimed at operations instead."""
+        """Faults can be aimed at operations (json 1.1 calls all share the path `/`)."""
         if not self.fault_operations:
             return super().eligible(request)
-        target = request.header("X-Amz-Target") or ""
-        return target.rpartition(".")[2] in self.fault_operations
+        call = call_of(request)
+        return call is not None and call.operation in self.fault_operations
 
     def fault_reply(self, kind: str, request: Request) -> Reply:
         """Athena's own shapes: throttling is HTTP 400 with a code, faults are 500."""
+        call = call_of(request)
         if kind.startswith("429"):
-            if (request.header("X-Amz-Target") or "").endswith("StartQueryExecution"):
+            if call is not None and call.operation == "StartQueryExecution":
                 reply = _error(400, "TooManyRequestsException", "You have exceeded the limit")
                 reply.body["Reason"] = "CONCURRENT_QUERY_LIMIT_EXCEEDED"
-                return reply
-            return _error(400, "ThrottlingException", "Rate exceeded")
-        if kind == "500":
-            return _error(500, "InternalServerException", "Internal error")
-        return _error(int(kind), "ServiceUnavailable", "Service unavailable")
+            else:
+                reply = _error(400, "ThrottlingException", "Rate exceeded")
+        elif kind == "500":
+            reply = _error(500, "InternalServerException", "Internal error")
+        else:
+            reply = _error(int(kind), "ServiceUnavailable", "Service unavailable")
+        return _wire(call.protocol if call else _protocol(request), reply)
 
     # --- Glue -----------------------------------------------------------------------------------
     def _table(self, body: dict[str, Any], key: str) -> Table | Reply:
@@ -500,8 +577,25 @@ class AthenaFake(JsonFake):
 
     # --- for tests and benchmarks -------------------------------------------------------------
     def operations(self, name: str) -> list[Request]:
-        """Requests for one operation (e.g. `StartQueryExecution`), in arrival order."""
-        return [r for r in self.requests if (r.header("X-Amz-Target") or "").endswith("." + name)]
+        """Requests for one operation (e.g. `StartQueryExecution`) in either protocol, in
+        arrival order. A rest-json request's path and query members are not in its body:
+        `arguments(request)` has them all."""
+        return [r for r in self.requests if (call := call_of(r)) and call.operation == name]
+
+    def arguments(self, request: Request) -> dict[str, Any]:
+        """The operation's members as the handlers take them, whichever the protocol."""
+        call = call_of(request)
+        return {**request.json(), **(call.bound if call else {})}
+
+    def protocols(self) -> dict[str, set[str]]:
+        """The protocols each service was called in, by SigV4 name: for example
+        `{"athena": {"rest-json"}, "glue": {"json"}}`."""
+        found: dict[str, set[str]] = {}
+        for request in self.requests:
+            call = call_of(request)
+            if call is not None and call.signing_name:
+                found.setdefault(call.signing_name, set()).add(call.protocol)
+        return found
 
     def started(self) -> list[Execution]:
         """Executions in the order they were started."""
@@ -594,11 +688,32 @@ def _typed_legacy(row: dict[str, str]) -> dict[str, Any]:
 
 # --- helpers ---------------------------------------------------------------------------------
 def _ok(body: dict[str, Any]) -> Reply:
-    return Reply(200, body, {"Content-Type": JSON_11})
+    return Reply(200, body)
 
 
 def _error(status: int, code: str, message: str) -> Reply:
-    return Reply(status, {"__type": code, "Message": message}, {"Content-Type": JSON_11})
+    """An error as the handlers build it (json 1.1's shape); `_wire` shapes it per protocol."""
+    return Reply(status, {"__type": code, "Message": message})
+
+
+def _protocol(request: Request) -> str:
+    """The protocol a request that names no known operation was sent in."""
+    return "json" if request.header("X-Amz-Target") is not None else "rest-json"
+
+
+def _wire(protocol: str, reply: Reply) -> Reply:
+    """The reply as `protocol` sends it. json 1.1: the error code is the body's `__type`.
+    rest-json: it is the `x-amzn-ErrorType` header and the body holds the error's members
+    (`Message`, `AthenaErrorCode`, `Reason`), which botocore's RestJSONParser reads as its
+    JSONParser reads the json 1.1 body: the same code, message and members."""
+    body = dict(reply.body or {})
+    if protocol == "json":
+        return Reply(reply.status, body, {"Content-Type": JSON_11, **reply.headers})
+    headers = {"Content-Type": REST_JSON, **reply.headers}
+    code = body.pop("__type", None) if reply.status >= 300 else None
+    if code is not None:
+        headers["x-amzn-ErrorType"] = code
+    return Reply(reply.status, body, headers)
 
 
 def _invalid(message: str) -> Reply:
