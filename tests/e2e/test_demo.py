@@ -23,6 +23,7 @@ import pytest
 from playwright.sync_api import Page, sync_playwright
 
 from tests.conftest import CAPTURED_OUTPUT, ROOT
+from tests.fakes.aws_cur_sample import reported_location_based, sample_months, stated_factors
 
 pytestmark = [pytest.mark.meltano]
 
@@ -134,6 +135,56 @@ def test_demo_loads_three_clouds_and_mart_totals_equal_the_sample_files(demo):
     assert set(loaded) == set(expected)
     mismatches = {k: (loaded[k], expected[k]) for k in expected if loaded[k] != expected[k]}
     assert not mismatches, dict(list(mismatches.items())[:5])
+
+
+def test_aws_sample_cur_calibrates_to_the_stated_factors_and_estimates_within_tolerance(demo):
+    """The demo's sample CUR (tests/fakes/aws_cur_sample.py): spend per account x region x
+    service is the reported location-based kgCO2e over the stated kgCO2e per USD, so the
+    calibration recovers the stated factors exactly; the usage is scaled by stated kgCO2e per
+    usage unit, so the usage-based estimate lands within the reference's tolerance (0.1x to
+    10x of reported); the month after the last reported one is an AWS provisional month."""
+    assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
+    stated = {f.category: f.kgco2e_per_currency_unit for f in stated_factors().values()}
+    months, unpublished = sample_months()
+    region_group = {
+        "us-east-1": "North America",
+        "eu-central-1": "Europe",
+        "eu-north-1": "Europe",
+        "ap-southeast-2": "Asia Pacific",
+        "Global": "Global",
+    }
+    category = {f.product_code: f.category for f in stated_factors().values()}
+    group_months: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for (month, _account, region, service), kg in reported_location_based().items():
+        if month in months and kg:
+            group_months[(category[service], region_group[region])].add(str(month))
+    with psycopg.connect(warehouse_url()) as conn:
+        calibration = conn.execute(
+            "select service_category, region_group, sum(reported_kgco2e), min(spend), max(spend),"
+            " min(first_month)::text, max(last_month)::text"
+            " from analytics.estimate_spend_calibration"
+            " where provider = 'aws' and calibration_level = 'category_region' group by 1, 2"
+        ).fetchall()
+        ratios = conn.execute(
+            "select service, usage_month, ratio from analytics.rpt_reported_vs_estimated"
+            " where provider = 'aws' and estimate_method = 'usage_based'"
+            " and reported_kgco2e is not null"
+        ).fetchall()
+        provisional = conn.execute(
+            "select distinct usage_month from analytics.fct_cloud_emissions_nowcast"
+            " where provider = 'aws' and is_provisional"
+        ).fetchall()
+    assert {(c, g) for c, g, *_ in calibration} == set(group_months)
+    for service_category, group, kg, spend, same_spend, first_month, last_month in calibration:
+        assert spend == same_spend  # every scope calibrated on the same spend
+        assert kg / spend == stated[service_category], (service_category, kg / spend)
+        used = group_months[(service_category, group)]
+        assert (first_month, last_month) == (min(used), max(used))
+    usage_based = {"AmazonEC2", "AWSLambda", "AmazonS3", "AmazonRDS", "AmazonCloudFront"}
+    assert {(s, m) for s, m, _ in ratios} == {(s, m) for s in usage_based for m in months}
+    low, high = Decimal("0.1"), Decimal("10")
+    assert all(low <= ratio <= high for _s, _m, ratio in ratios), ratios
+    assert provisional == [(unpublished,)]
 
 
 def _pixels(page: Page, png: bytes) -> dict[str, int]:

@@ -459,7 +459,7 @@ def encode_csv(rows: list[dict[str, Any]], headers: list[str], *, compress: bool
             }
         )
     data = text.getvalue().encode()
-    return gzip.compress(data, compresslevel=6) if compress else data
+    return gzip.compress(data, compresslevel=6, mtime=0) if compress else data
 
 
 def encode_parquet(rows: list[dict[str, Any]], schema: pa.Schema | None = None) -> bytes:

@@ -111,6 +111,7 @@ def meltano_env(env: dict[str, str]) -> dict[str, str]:
     """The developer's environment without any setting a test must set itself (as e2e does)."""
     run_env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUBBED_PREFIXES)}
     run_env.update({"AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"})
+    run_env["TAP_AWS_CARBON_CUR_URI"] = ""  # the dev environment's sample CUR stays off
     run_env.update(env)
     return run_env
 
