@@ -6,7 +6,7 @@ December 2025, plus January 2026, a month Google has not published. A first load
 December's carbon rows gives provisional rows for December and January; a second load brings
 December's reported rows, which replace the provisional ones: no month is counted twice. The
 calibration recovers the stated factors exactly, and the usage-based estimate lands within the
-reference's tolerance (0.1x to 10x of the reported figure) where both exist.
+tolerance the README states (0.1x to 10x of the reported figure) where both exist.
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ pytestmark = [pytest.mark.postgres, pytest.mark.meltano]
 PROJECT = "carbon-demo-project"  # meltano.yml dev: project_id
 CARBON_FILE = ROOT / "sample_data/gcp/carbon_footprint/carbon_footprint-000000000000.json"
 MODELS = "+fct_cloud_emissions_nowcast +rpt_reported_vs_estimated +estimate_unknown_usage"
-TOLERANCE = (Decimal("0.1"), Decimal("10"))  # /work reference: estimate / reported may span this
+# Estimate / reported may span 0.1x-10x per service and region (Cloud Carbon Footprint
+# against provider figures; README, "Estimates beside the reported figures").
+TOLERANCE = (Decimal("0.1"), Decimal("10"))
 
 
 @pytest.fixture
