@@ -116,7 +116,12 @@ def provider_panels(data: ReportData) -> go.Figure:
             shown.add(label)
         provisional = data.provisional.get(provider, {})
         if provisional:
-            label = "Provisional estimate (not yet reported; fct_cloud_emissions_nowcast)"
+            # Estimates are location-based (no market-based estimate exists), so the bar stands
+            # beside market-based ones: the label says so rather than let it read as a jump.
+            label = (
+                "Provisional estimate, location-based (not yet reported; "
+                "fct_cloud_emissions_nowcast)"
+            )
             months = sorted(provisional)
             fig.add_trace(
                 go.Bar(
@@ -128,7 +133,8 @@ def provider_panels(data: ReportData) -> go.Figure:
                     marker={"color": "#bbbbbb", "pattern": {"shape": "/"}},
                     xperiod="M1",
                     xperiodalignment="middle",
-                    hovertemplate=f"{PROVIDERS[provider]} provisional<br>%{{x|%Y-%m}}: "
+                    hovertemplate=f"{PROVIDERS[provider]} provisional, location-based<br>"
+                    "%{x|%Y-%m}: "
                     "%{y:,.1f} kgCO2e<extra></extra>",
                 ),
                 row=row,
