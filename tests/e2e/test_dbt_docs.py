@@ -100,6 +100,11 @@ def create_raw_tables(tmp_path: Path, schema: str, taps: tuple[str, ...] = tuple
                 "key_properties": stream.get("key_properties") or [],
             }
             lines.append(json.dumps(message))
+    load_messages("\n".join(lines) + "\n", schema, tmp_path)
+
+
+def load_messages(messages: str, schema: str, tmp_path: Path) -> None:
+    """Singer messages upserted into `schema` by the real target-postgres."""
     config = tmp_path / "target-postgres.json"
     config.write_text(
         json.dumps(
@@ -116,7 +121,7 @@ def create_raw_tables(tmp_path: Path, schema: str, taps: tuple[str, ...] = tuple
     )
     loaded = subprocess.run(
         [str(TARGET_POSTGRES), "--config", str(config)],
-        input="\n".join(lines) + "\n",
+        input=messages,
         capture_output=True,
         text=True,
         timeout=300,

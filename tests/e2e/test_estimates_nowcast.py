@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import json
 from collections import defaultdict
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,12 +22,12 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.e2e.conftest import Database, private_sys_dir, run_meltano
-from tests.fakes.gcp_bigquery import BigQueryFake, generate_service_account, load_tables
+from tests.e2e.test_meltano_gcp import serve_sample
+from tests.fakes.gcp_bigquery import BigQueryFake
 from tests.fakes.gcp_data import SAMPLE_FACTORS_FILE
 
 pytestmark = [pytest.mark.postgres, pytest.mark.meltano]
 
-PROJECT = "carbon-demo-project"  # meltano.yml dev: project_id
 CARBON_FILE = ROOT / "sample_data/gcp/carbon_footprint/carbon_footprint-000000000000.json"
 MODELS = "+fct_cloud_emissions_nowcast +rpt_reported_vs_estimated +estimate_unknown_usage"
 # Estimate / reported may span 0.1x-10x per service and region (Cloud Carbon Footprint
@@ -35,14 +36,8 @@ TOLERANCE = (Decimal("0.1"), Decimal("10"))
 
 
 @pytest.fixture
-def fake(tmp_path: Path):
-    server = BigQueryFake(load_tables(ROOT / "sample_data/gcp/bigquery"), project=PROJECT)
-    server.start()
-    key, public = generate_service_account(f"{server.url}/token", PROJECT)
-    server.service_accounts[key["client_email"]] = public
-    (tmp_path / "gcp-key.json").write_text(json.dumps(key))
-    yield server
-    server.stop()
+def fake(tmp_path: Path) -> Iterator[BigQueryFake]:
+    yield from serve_sample(tmp_path / "gcp-key.json")
 
 
 def carbon_folder(tmp_path: Path, *, without_month: str | None) -> Path:

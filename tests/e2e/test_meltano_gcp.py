@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -34,15 +35,22 @@ SCOPES = {
 }
 
 
-@pytest.fixture
-def fake(tmp_path: Path):
+def serve_sample(key_file: Path) -> Iterator[BigQueryFake]:
+    """The bundled billing export served by the fake; a service-account key for it in `key_file`."""
     server = BigQueryFake(load_tables(ROOT / "sample_data/gcp/bigquery"), project=PROJECT)
     server.start()
-    key, public = generate_service_account(f"{server.url}/token", PROJECT)
-    server.service_accounts[key["client_email"]] = public
-    (tmp_path / "gcp-key.json").write_text(json.dumps(key))
-    yield server
-    server.stop()
+    try:
+        key, public = generate_service_account(f"{server.url}/token", PROJECT)
+        server.service_accounts[key["client_email"]] = public
+        key_file.write_text(json.dumps(key))
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def fake(tmp_path: Path) -> Iterator[BigQueryFake]:
+    yield from serve_sample(tmp_path / "gcp-key.json")
 
 
 def gcp_env(fake: BigQueryFake, tmp_path: Path, schema: str, *, bigquery: bool) -> dict[str, str]:

@@ -10,8 +10,6 @@ snapshot and the restatement model after each load.
 from __future__ import annotations
 
 import dataclasses
-import json
-import subprocess
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -20,8 +18,8 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT, TEST_SECRETS, run_tap
-from tests.e2e.conftest import PG_DATABASE, PG_HOST, PG_PORT, Database, run_meltano
-from tests.e2e.test_dbt_docs import TARGET_POSTGRES, create_raw_tables, dbt_env
+from tests.e2e.conftest import Database, run_meltano
+from tests.e2e.test_dbt_docs import create_raw_tables, dbt_env, load_messages
 from tests.fakes.aws_sustainability import EmissionRow, SustainabilityFake, load_rows
 
 pytestmark = [pytest.mark.postgres, pytest.mark.meltano]
@@ -89,29 +87,7 @@ def load(fake: SustainabilityFake, tmp_path: Path, raw_schema: str) -> None:
     }
     tap = run_tap("tap-aws-carbon", config, tmp_path)
     assert tap.returncode == 0, tap.stderr[-2000:]
-    target_config = tmp_path / "target-postgres.json"
-    target_config.write_text(
-        json.dumps(
-            {
-                "host": PG_HOST,
-                "port": PG_PORT,
-                "user": "postgres",
-                "password": "local-trust-auth",
-                "database": PG_DATABASE,
-                "default_target_schema": raw_schema,
-                "load_method": "upsert",
-            }
-        )
-    )
-    loaded = subprocess.run(
-        [str(TARGET_POSTGRES), "--config", str(target_config)],
-        input=tap.stdout,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    load_messages(tap.stdout, raw_schema, tmp_path)
 
 
 def build(env: dict[str, str]) -> None:
