@@ -1,7 +1,8 @@
 """What every tap of the suite shares on top of singer-sdk's `Tap`.
 
 Safe config validation (no value echoed), one-line failures a user can act on (the traceback goes
-to the debug log), and the retry policy, rate limiter and telemetry built once from settings.
+to the debug log), and one services object per run (retry policy, pacer, telemetry, clients)
+handed to every stream.
 """
 
 from __future__ import annotations
@@ -10,12 +11,11 @@ import io
 import json
 import logging
 import sys
-import time
 from collections.abc import Iterable
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic
 
 import click
 from singer_sdk import Stream, Tap
@@ -25,50 +25,33 @@ from singer_sdk.exceptions import ConfigValidationError
 from carbon_taps_shared.config import SecretSafeConfigMixin
 from carbon_taps_shared.errors import ProviderError
 from carbon_taps_shared.policy import RunDeadlineExceeded
-from carbon_taps_shared.ratelimit import TokenBucket
-from carbon_taps_shared.retry import RetryPolicy
+from carbon_taps_shared.services import RunServices, S
 from carbon_taps_shared.state import StateError, check_bookmarks, read_state
-from carbon_taps_shared.telemetry import Telemetry, configure_from_env
 
 
 class TapUserError(Exception):
     """An error whose one-line message tells the user what is wrong and what to do."""
 
 
-class CarbonTap(SecretSafeConfigMixin, Tap):
-    """Base tap: subclasses set `name`, `provider`, `config_jsonschema` and `discover_streams`."""
+class CarbonTap(SecretSafeConfigMixin, Tap, Generic[S]):
+    """Base tap: subclasses set `name`, `provider`, `config_jsonschema`, `discover_streams` and,
+    when their streams need clients of their own, `build_services`."""
 
     provider: ClassVar[str] = "cloud"
     # msgspec encodes Singer messages ~1.4x faster than the default writer, same output shape.
     message_writer_class = MsgSpecWriter
 
-    @cached_property
-    def telemetry(self) -> Telemetry:
-        """One telemetry setup per run, from the OTEL_* environment."""
-        return configure_from_env(self.name)
-
     # Where the --state the CLI was given came from, for messages about it.
     state_source: ClassVar[str] = "(the state passed to the tap)"
 
     @cached_property
-    def run_deadline(self) -> float | None:
-        """time.monotonic() reading after which no request starts; first read as the sync starts."""
-        minutes = float(self.config.get("max_run_minutes") or 0)
-        return time.monotonic() + minutes * 60 if minutes > 0 else None
+    def services(self) -> S:
+        """The run's services: built once, handed to every stream the tap creates."""
+        return self.build_services()
 
-    @cached_property
-    def retry_policy(self) -> RetryPolicy:
-        """One retry policy per run, from the resilience settings and the run's deadline."""
-        return RetryPolicy(
-            max_attempts=int(self.config.get("max_attempts", 5)),
-            max_elapsed=float(self.config.get("max_retry_seconds", 300)),
-            deadline=self.run_deadline,
-        )
-
-    @cached_property
-    def rate_limiter(self) -> TokenBucket:
-        """One request pacer per run, shared by every stream of the tap."""
-        return TokenBucket(float(self.config.get("max_requests_per_second", 0)))
+    def build_services(self) -> S:
+        """The services object of this tap's runs; taps with clients of their own extend it."""
+        return RunServices(self.config, self.logger, self.name)  # type: ignore[return-value]  # taps that need more override this
 
     @classmethod
     def cb_config(cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]) -> Any:
@@ -168,7 +151,7 @@ class CarbonTap(SecretSafeConfigMixin, Tap):
         try:
             self._skip_unconfigured_streams()
             self._check_bookmarks()
-            _ = self.run_deadline  # the run's clock starts with the sync
+            _ = self.services.run_deadline  # the run's clock starts with the sync
             super().sync_all()
         except (ProviderError, TapUserError, StateError) as exc:
             self.logger.debug("Failure details", exc_info=True)
@@ -177,7 +160,7 @@ class CarbonTap(SecretSafeConfigMixin, Tap):
         except RunDeadlineExceeded:
             self._stop_at_deadline()
         finally:
-            self.telemetry.shutdown()
+            self.services.telemetry.shutdown()
 
     def _check_bookmarks(self) -> None:
         """Refuse a bookmark that is not a date or lies in the future, before any request."""
