@@ -5,19 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from carbon_taps_shared.periods import look_back, month_start
+from carbon_taps_shared.services import ServiceStream
 from carbon_taps_shared.tapbase import TapUserError
 from carbon_taps_shared.validation import UnexpectedDataError, finite_float
-from singer_sdk import Stream
 
 from tap_gcp_carbon import billing, carbon
 from tap_gcp_carbon.files import list_files, read_rows
 from tap_gcp_carbon.identifiers import TableRef, check_table, dataset_ref, table_ref
-
-if TYPE_CHECKING:
-    from tap_gcp_carbon.tap import TapGcpCarbon
+from tap_gcp_carbon.services import GcpServices
 
 # Rows land in the ingestion partition of their load day; the slack covers a partition day that
 # is not the UTC day (unverified for the billing export).
@@ -28,10 +26,8 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UTC)
 
 
-class _GcpStream(Stream):
-    @property
-    def tap(self) -> TapGcpCarbon:
-        return self._tap  # type: ignore[return-value]  # SDK types it Tap; only this tap builds it
+class _GcpStream(ServiceStream[GcpServices]):
+    """Built with the run's services: the BigQuery reader and telemetry come from there."""
 
     def _bookmark(self, context: Mapping[str, Any] | None) -> str | None:
         value = self.get_context_state(context).get("replication_key_value")
@@ -69,7 +65,7 @@ class CarbonFootprintStream(_GcpStream):
             records = self._from_files(since)
         else:
             records = self._from_bigquery(since)
-        yield from self.tap.telemetry.counted(records, provider="gcp", stream=self.name)
+        yield from self.services.telemetry.counted(records, provider="gcp", stream=self.name)
 
     def _table(self, default_project: str) -> TableRef:
         project, dataset = dataset_ref(
@@ -79,7 +75,7 @@ class CarbonFootprintStream(_GcpStream):
         return TableRef(project, dataset, table)
 
     def _from_bigquery(self, since: date) -> Iterable[dict[str, Any]]:
-        reader = self.tap.reader()
+        reader = self.services.reader
         ref = self._table(reader.project)
         setting = "carbon_footprint_dataset / carbon_footprint_table"
         columns, _partitioning = reader.table_columns(ref, stream=self.name, setting=setting)
@@ -153,7 +149,7 @@ class BillingUsageDailyStream(_GcpStream):
         """Records of the days whose billing rows changed since the bookmark."""
         from google.cloud.bigquery import ArrayQueryParameter, ScalarQueryParameter
 
-        reader = self.tap.reader()
+        reader = self.services.reader
         setting = "billing_export_table"
         ref = table_ref(self.config[setting], reader.project, setting)
         columns, partitioning = reader.table_columns(ref, stream=self.name, setting=setting)
@@ -204,7 +200,7 @@ class BillingUsageDailyStream(_GcpStream):
             params.append(ScalarQueryParameter("partition_floor", "TIMESTAMP", floor))
         sql = billing.aggregate_query(ref, partition_guard=guard)
         rows = reader.query(sql, params, stream=self.name, ref=ref, setting=setting)
-        yield from self.tap.telemetry.counted(
+        yield from self.services.telemetry.counted(
             (self._record(row, f"{self.name} {ref}") for row in rows),
             provider="gcp",
             stream=self.name,

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cache
-from typing import TYPE_CHECKING
-
 from carbon_taps_shared.config import endpoint_problem
 from carbon_taps_shared.listsettings import repeats
 from carbon_taps_shared.settings import FirstMonth, LookBack, history_settings, resilience_settings
@@ -14,17 +11,15 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_gcp_carbon.identifiers import check_project, check_table, dataset_ref, table_ref
+from tap_gcp_carbon.services import GcpServices
 from tap_gcp_carbon.streams import BillingUsageDailyStream, CarbonFootprintStream
-
-if TYPE_CHECKING:
-    from tap_gcp_carbon.client import BigQueryReader
 
 CARBON_HISTORY_START = "2021-01-01"  # the earliest month a Carbon Footprint backfill delivers
 MIN_BYTES_BILLED = 10 * 1024 * 1024  # BigQuery bills at least 10 MB per query
 DEFAULT_BYTES_BILLED = 10 * 1024**3  # 10 GiB: ~USD 0.06 on demand; the carbon table bills 10 MB
 
 
-class TapGcpCarbon(CarbonTap):
+class TapGcpCarbon(CarbonTap[GcpServices]):
     """Reads BigQuery with google-cloud-bigquery; auth is google-auth (key, ADC, impersonation)."""
 
     name = "tap-gcp-carbon"
@@ -166,24 +161,16 @@ class TapGcpCarbon(CarbonTap):
         if errors:
             raise ConfigValidationError("Config validation failed", errors=errors)
 
-    @cache  # noqa: B019 - one client for the tap's lifetime
-    def reader(self) -> BigQueryReader:
-        """One BigQuery reader for the run."""
-        # Imported here: google-cloud-bigquery takes ~0.7 s to import, which --about,
-        # discovery and file mode do not need.
-        from tap_gcp_carbon.client import BigQueryReader
-
-        return BigQueryReader(
-            self.config,
-            policy=self.retry_policy,
-            limiter=self.rate_limiter,
-            telemetry=self.telemetry,
-            logger=self.logger,
-        )
+    def build_services(self) -> GcpServices:
+        """The run's services, with the BigQuery reader every stream of the run shares."""
+        return GcpServices(self.config, self.logger, self.name)
 
     def discover_streams(self) -> list[Stream]:
         """Every stream, whatever is configured: a run skips those with nothing to read."""
-        return [CarbonFootprintStream(self), BillingUsageDailyStream(self)]
+        return [
+            CarbonFootprintStream(self, self.services),
+            BillingUsageDailyStream(self, self.services),
+        ]
 
     def source_missing(self, stream_name: str) -> str | None:
         """Each stream names the setting that gives it a table or folder to read."""
