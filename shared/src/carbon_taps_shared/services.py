@@ -62,7 +62,8 @@ class RunServices:
         and run, dropped with the run's services instead of living on in a method cache."""
         if key not in self._built:
             self._built[key] = build()
-        return self._built[key]  # type: ignore[no-any-return]  # stored by this method as T
+        built: T = self._built[key]
+        return built
 
 
 S = TypeVar("S", bound=RunServices)
