@@ -17,6 +17,7 @@ from typing import IO, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from carbon_taps_shared.messages import short
 from carbon_taps_shared.tapbase import TapUserError
 
 SUFFIXES = (".json", ".jsonl", ".ndjson", ".csv", ".parquet")
@@ -96,7 +97,7 @@ def read_rows(
     except (OSError, EOFError, UnicodeDecodeError, pa.ArrowInvalid, csv.Error) as exc:
         reason = type(exc).__name__
         if isinstance(exc, csv.Error):
-            reason = " ".join(str(exc).split())[:80]
+            reason = short(exc)
         raise ExportFileError(
             f"{path}: cannot be read ({reason}); re-export or remove it"
         ) from None

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from typing import Any
 
+from carbon_taps_shared.messages import shown_as_is
 from carbon_taps_shared.periods import look_back, month_start
 from carbon_taps_shared.services import ServiceStream
 from carbon_taps_shared.tapbase import TapUserError
@@ -211,9 +212,8 @@ class BillingUsageDailyStream(_GcpStream):
         # An empty string is a value (keyed as reported); only a NULL key part fails.
         for name in ("service_id", "sku_id", "usage_unit", "currency", "billing_account_id"):
             if record.get(name) is None:
-                row_is = ", ".join(
-                    f"{n} {record.get(n)!r:.40}" for n in ("usage_date", "service_id", "sku_id")
-                )
+                keys = ("usage_date", "service_id", "sku_id")
+                row_is = ", ".join(f"{n} {shown_as_is(record.get(n))}" for n in keys)
                 raise UnexpectedDataError(
                     f"{where}: the row with {row_is} has no {name}, so it cannot be keyed; check "
                     "billing_export_table is the standard usage cost export"
@@ -221,7 +221,7 @@ class BillingUsageDailyStream(_GcpStream):
         for name in BILLING_TEXT:
             if record.get(name) is not None and not isinstance(record[name], str):
                 raise UnexpectedDataError(
-                    f"{where}: {name} is {record[name]!r:.40}, not text; check "
+                    f"{where}: {name} is {shown_as_is(record[name])}, not text; check "
                     "billing_export_table is the standard usage cost export"
                 )
         moment, day = record.get("last_export_time"), record.get("usage_date")
@@ -261,7 +261,7 @@ def _finite(value: Any, name: str, where: str) -> float:
     number = finite_float(value)
     if number is None:
         raise UnexpectedDataError(
-            f"{where}: {name} is {value!r:.40}, not a finite number; check "
+            f"{where}: {name} is {shown_as_is(value)}, not a finite number; check "
             "billing_export_table is the standard usage cost export"
         )
     return number

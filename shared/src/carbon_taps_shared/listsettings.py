@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from carbon_taps_shared.messages import shown_as_is
+
 
 def repeats(
     name: str,
@@ -33,8 +35,8 @@ def repeats(
         key = same(value)
         if key in first:
             problems.append(
-                f"{name}[{index}] repeats {name}[{first[key]}] ({value!r:.60}){why}; list each "
-                "value once"
+                f"{name}[{index}] repeats {name}[{first[key]}] ({shown_as_is(value)}){why}; "
+                "list each value once"
             )
         else:
             first[key] = index

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
-from carbon_taps_shared.messages import SHOWN_LIMIT, clip
+from carbon_taps_shared.messages import SHOWN_LIMIT, clip, short
 
 # Bookmarks are provider dates (months, usage days) or export timestamps; a day absorbs
 # providers that date usage in time zones ahead of UTC and any ordinary clock skew.
@@ -50,7 +50,7 @@ def parse_state(text: str, source: str) -> dict[str, Any]:
     try:
         state = json.loads(text)
     except ValueError as exc:
-        detail = " ".join(str(exc).split())[:80]
+        detail = short(exc)
         raise StateError(f"{where} is not JSON ({detail}); {RESET_HINT}") from None
     if not isinstance(state, dict):
         raise StateError(f"{where} holds {_kind(state)}, not a JSON object; {RESET_HINT}")

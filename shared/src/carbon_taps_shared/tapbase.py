@@ -24,6 +24,7 @@ from singer_sdk.exceptions import ConfigValidationError
 
 from carbon_taps_shared.config import SecretSafeConfigMixin
 from carbon_taps_shared.errors import ProviderError
+from carbon_taps_shared.messages import short
 from carbon_taps_shared.policy import RunDeadlineExceeded
 from carbon_taps_shared.services import RunServices, S
 from carbon_taps_shared.state import StateError, check_bookmarks, read_state
@@ -72,7 +73,7 @@ class CarbonTap(SecretSafeConfigMixin, Tap, Generic[S]):
             except OSError as exc:
                 problem = exc.strerror or type(exc).__name__
             except ValueError as exc:  # not JSON, or not UTF-8
-                problem = f"not JSON: {' '.join(str(exc).split())[:80]}"
+                problem = f"not JSON: {short(exc)}"
             if problem:
                 cls.logger.error(
                     "--config %s is not a JSON object of settings (%s); fix the file or point "
