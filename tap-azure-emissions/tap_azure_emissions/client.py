@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import requests
 from carbon_taps_shared.errors import ErrorClass, ProviderError
 from carbon_taps_shared.ratelimit import TokenBucket
 from carbon_taps_shared.retry import RetryingRESTMixin, RetryPolicy
+from carbon_taps_shared.services import ServiceStream
 from carbon_taps_shared.telemetry import Telemetry
 from singer_sdk.pagination import BaseAPIPaginator
 from singer_sdk.streams import RESTStream
 
 from tap_azure_emissions.auth import AzureIdentityAuthenticator
-
-if TYPE_CHECKING:
-    from tap_azure_emissions.tap import TapAzureEmissions
+from tap_azure_emissions.services import AzureServices
 
 R = TypeVar("R")
 
@@ -26,8 +25,8 @@ COST_ROLE = "Cost Management Reader"
 EXPIRED_TOKEN = "ExpiredAuthenticationToken"  # ARM's 401 code for a token past its expiry
 
 
-class AzureStream(RetryingRESTMixin, RESTStream):
-    """ARM endpoint, azure-identity bearer auth, the tap's retry policy, pacing and telemetry."""
+class AzureStream(ServiceStream[AzureServices], RetryingRESTMixin, RESTStream):
+    """ARM endpoint, azure-identity bearer auth, the run's retry policy, pacing and telemetry."""
 
     provider_name = "azure"
     role: ClassVar[str] = CARBON_ROLE  # named in 401/403 messages
@@ -35,11 +34,6 @@ class AzureStream(RetryingRESTMixin, RESTStream):
         "check start_month, subscription_ids and api_version against the Carbon Optimization "
         "API's limits"
     )
-
-    @property
-    def tap(self) -> TapAzureEmissions:
-        """The tap that built this stream, for the run's services."""
-        return self._tap  # type: ignore[return-value]  # SDK types it Tap; only this tap builds it
 
     @property
     def url_base(self) -> str:
@@ -57,22 +51,22 @@ class AzureStream(RetryingRESTMixin, RESTStream):
     @property
     def authenticator(self) -> AzureIdentityAuthenticator:
         """The run's one credential."""
-        return self.tap.authenticator
+        return self.services.authenticator
 
     @property
     def retry_policy(self) -> RetryPolicy:
         """The run's retry policy."""
-        return self.tap.retry_policy
+        return self.services.retry_policy
 
     @property
     def rate_limiter(self) -> TokenBucket:  # type: ignore[override]  # property for mixin attribute
         """The run's request pacer."""
-        return self.tap.rate_limiter
+        return self.services.rate_limiter
 
     @property
     def telemetry(self) -> Telemetry:  # type: ignore[override]  # property for mixin attribute
         """The run's telemetry."""
-        return self.tap.telemetry
+        return self.services.telemetry
 
     @property
     def timeout(self) -> int:

@@ -100,7 +100,7 @@ class CostDailyStream(AzureStream):
     def partitions(self) -> list[dict[str, Any]]:
         """One partition per cost scope: the configured ones, else each subscription."""
         scopes = self.config.get("cost_scopes") or [
-            f"subscriptions/{s}" for s in self.tap.subscriptions
+            f"subscriptions/{s}" for s in self.services.subscriptions
         ]
         return [{"scope": str(s).strip("/")} for s in scopes]
 

@@ -114,7 +114,7 @@ class _CarbonReportStream(AzureStream):
 
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
         body = json_object_answer(response, self.name)
-        self.tap.note_access(decisions(body, self.name))
+        self.services.note_access(decisions(body, self.name))
         yield from object_list(body, "value", self.name, required=True)
 
     def fetch(self, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -124,7 +124,7 @@ class _CarbonReportStream(AzureStream):
 
     def months(self, context: Mapping[str, Any] | None) -> list[date]:
         bookmark = self.get_context_state(context).get("replication_key_value")
-        return self.tap.months_to_read(bookmark)
+        return self.services.months_to_read(bookmark)
 
 
 class EmissionsMonthlyStream(_CarbonReportStream):
@@ -159,8 +159,8 @@ class EmissionsMonthlyStream(_CarbonReportStream):
             self.logger.info("No month to read for %s.", self.name)
             return
         rows: list[dict[str, Any]] = []
-        denied = self.tap.denied_subscriptions
-        for subscription in self.tap.subscriptions:
+        denied = self.services.denied_subscriptions
+        for subscription in self.services.subscriptions:
             if subscription in denied:
                 continue  # asking for it alone may be refused outright; it is warned about
             for scope in self.config["carbon_scopes"]:
@@ -256,7 +256,7 @@ class _ItemDetailsStream(_CarbonReportStream):
             merged: dict[tuple[Any, ...], dict[str, Any]] = {}
             parts: dict[tuple[Any, ...], int] = {}
             for scope in self.config["carbon_scopes"]:
-                for chunk in self.tap.allowed_subscription_chunks:
+                for chunk in self.services.allowed_subscription_chunks:
                     body = {
                         "reportType": "ItemDetailsReport",
                         "dateRange": {"start": month.isoformat(), "end": month.isoformat()},
@@ -500,15 +500,15 @@ class SubscriptionAccessStream(_CarbonReportStream):
     ).to_dict()
 
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
-        """The access decisions of one answer, noted on the tap for the chunk planning."""
+        """The access decisions of one answer, noted for the run's chunk planning."""
         found = decisions(json_object_answer(response, self.name), self.name)
-        self.tap.note_access(found)
+        self.services.note_access(found)
         yield from found
 
     def decisions(self) -> Iterator[dict[str, Any]]:
         """Ask once per chunk for the newest available month; yield the raw decisions."""
-        month = self.tap.data_window[1]
-        for chunk in self.tap.subscription_chunks:
+        month = self.services.data_window[1]
+        for chunk in self.services.subscription_chunks:
             body = {
                 "reportType": "OverallSummaryReport",
                 "dateRange": {"start": month.isoformat(), "end": month.isoformat()},
@@ -519,9 +519,9 @@ class SubscriptionAccessStream(_CarbonReportStream):
 
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         """One record per access decision the run was given."""
-        for decision in self.tap.access_decisions:
+        for decision in self.services.access_decisions:
             yield {
-                "checked_at": self.tap.run_started_at,
+                "checked_at": self.services.run_started_at,
                 "subscription_id": _lower(decision.get("subscriptionId")),
                 "decision": decision.get("decision"),
                 "denial_reason": decision.get("denialReason"),

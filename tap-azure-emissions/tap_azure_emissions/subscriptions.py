@@ -1,8 +1,9 @@
 """Which subscriptions a run reads, in which chunks, and what the API decided about each.
 
 The subscriptions come from `subscription_ids` or, when none are set, from ARM's list of what
-the identity can see. The Carbon API takes at most 100 per request and may deny some; its
-decisions are kept once per run, and each newly denied subscription is warned about once.
+the identity can see (asked by lookups.py). The Carbon API takes at most 100 per request and
+may deny some; its decisions are kept once per run, and each newly denied subscription is
+warned about once.
 """
 
 from __future__ import annotations
@@ -13,17 +14,8 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-import requests
 from carbon_taps_shared.tapbase import TapUserError
-from carbon_taps_shared.validation import text_field
-from singer_sdk import typing as th
-from singer_sdk.pagination import BaseAPIPaginator
 
-from tap_azure_emissions.answers import ANSWER_HINT, json_object_answer, object_list
-from tap_azure_emissions.client import AzureStream
-from tap_azure_emissions.paginators import NextLinkPaginator
-
-SUBSCRIPTIONS_API_VERSION = "2022-12-01"
 MAX_SUBSCRIPTIONS_PER_REQUEST = 100  # the Carbon API's cap on subscriptionList
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
@@ -31,41 +23,6 @@ _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 def is_subscription_id(value: str) -> bool:
     """True for a GUID, the form of every Azure subscription id."""
     return bool(_GUID.match(value))
-
-
-class SubscriptionListStream(AzureStream):
-    """`GET /subscriptions` following nextLink: what the identity can see, when none are set."""
-
-    name = "subscription_list"
-    path = "/subscriptions"
-    http_method = "GET"
-    role = "Reader"
-    schema = th.PropertiesList(
-        th.Property("subscriptionId", th.StringType), th.Property("state", th.StringType)
-    ).to_dict()
-    bad_request_hint = "check arm_endpoint"
-
-    def get_url_params(self, context: Any, next_page_token: Any) -> dict[str, Any]:
-        """The API version on the first page; a nextLink carries its own."""
-        return {} if next_page_token else {"api-version": SUBSCRIPTIONS_API_VERSION}
-
-    def get_http_request(self, *, page: Any) -> Any:
-        """The first page's request, or the nextLink as it is."""
-        request = super().get_http_request(page=page)
-        if page.next_page_token:
-            request.url = page.next_page_token
-        return request
-
-    def get_new_paginator(self) -> BaseAPIPaginator:
-        """Pages by nextLink, checked to stay on the ARM endpoint."""
-        return NextLinkPaginator(f"{self.name} (the subscriptions list)", self.url_base)
-
-    def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
-        """The subscriptions of one page, each with its id checked."""
-        where = f"{self.name} (the subscriptions list)"
-        for item in object_list(json_object_answer(response, where), "value", where, required=True):
-            text_field(item, "subscriptionId", where, hint=ANSWER_HINT, required=True)
-            yield item
 
 
 def subscriptions_to_read(

@@ -2,37 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-import requests
 from carbon_taps_shared.periods import look_back
 from carbon_taps_shared.tapbase import TapUserError
-from singer_sdk import typing as th
 
-from tap_azure_emissions.answers import json_object_answer
-from tap_azure_emissions.client import AzureStream
 from tap_azure_emissions.periods import month_start, months_through
-
-
-class DataWindowStream(AzureStream):
-    """`queryCarbonEmissionDataAvailableDateRange`: the months the Carbon API can serve now."""
-
-    name = "carbon_data_window"
-    path = "/providers/Microsoft.Carbon/queryCarbonEmissionDataAvailableDateRange"
-    http_method = "POST"
-    schema = th.PropertiesList(
-        th.Property("startDate", th.StringType), th.Property("endDate", th.StringType)
-    ).to_dict()
-
-    def get_url_params(self, context: Any, next_page_token: Any) -> dict[str, Any]:
-        """The Carbon API version from the settings."""
-        return {"api-version": self.config["api_version"]}
-
-    def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
-        """The one answer object, checked to be an object."""
-        yield json_object_answer(response, "the Carbon API's data window")
 
 
 def window_of(answer: Mapping[str, Any]) -> tuple[date, date]:
