@@ -207,10 +207,10 @@ MUTATIONS = (
     Mutation(
         "aws-cur-state-before-rows",
         f"{AWS}/cur_stream.py",
-        "        for delivery in todo:\n            yield from self.tap.telemetry.counted(",
+        "        for delivery in todo:\n            yield from self.services.telemetry.counted(",
         "        for delivery in todo:\n"
         "            done[delivery.billing_period] = delivery.bookmark\n"
-        "            yield from self.tap.telemetry.counted(",
+        "            yield from self.services.telemetry.counted(",
         (
             "tests/aws/test_state_order.py::"
             "test_cur_state_names_a_period_only_after_all_its_line_items",

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
+from carbon_taps_shared.services import ServiceStream
 from singer_sdk import Stream
 from singer_sdk import typing as th
 from singer_sdk.helpers.conform import TypeConformanceLevel
@@ -15,10 +16,10 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from tap_aws_carbon.cur_engine import CurFile, DailyAggregator, file_columns
 from tap_aws_carbon.cur_layout import Delivery, plan_deliveries
 from tap_aws_carbon.export_layout import file_format
+from tap_aws_carbon.services import AwsServices
 
 if TYPE_CHECKING:
     from tap_aws_carbon.sources import ExportSource
-    from tap_aws_carbon.tap import TapAwsCarbon
 
 SETTING = "cur_uri"
 
@@ -103,7 +104,7 @@ SCHEMA = th.PropertiesList(
 ).to_dict()
 
 
-class CurUsageDailyStream(Stream):
+class CurUsageDailyStream(ServiceStream[AwsServices], Stream):
     """Daily usage and cost per account, region, service and usage type from a CUR.
 
     Each billing period's current delivery is aggregated as a whole (its files hold parts of the
@@ -134,14 +135,9 @@ class CurUsageDailyStream(Stream):
     # so singer-sdk's per-value conformance pass, a third of the emit time, is skipped.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
-    @property
-    def tap(self) -> TapAwsCarbon:
-        """The tap that built this stream, for its export source and engine."""
-        return self._tap  # type: ignore[return-value]  # SDK types it Tap; only this tap builds it
-
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         """Daily rows of each billing period whose delivery changed since the bookmark."""
-        source = self.tap.export_source(self.name, SETTING)
+        source = self.services.export_source(self.name, SETTING)
         state = self.get_context_state(context)
         done: dict[str, str] = state.setdefault("periods", {})
         planned = plan_deliveries(source)
@@ -156,7 +152,7 @@ class CurUsageDailyStream(Stream):
             len(todo),
         )
         for delivery in todo:
-            yield from self.tap.telemetry.counted(
+            yield from self.services.telemetry.counted(
                 self._aggregate(source, delivery, unseen), provider="aws", stream=self.name
             )
             done[delivery.billing_period] = delivery.bookmark
@@ -177,7 +173,7 @@ class CurUsageDailyStream(Stream):
     ) -> Iterator[dict[str, Any]]:
         """The delivery's daily rows; removes from `unseen` the tags some line item had."""
         if self.config.get("cur_engine") == "athena":  # the same rows, aggregated in Athena
-            yield from self.tap.athena_engine(self.name).records(delivery, unseen)
+            yield from self.services.athena_engine(self.name).records(delivery, unseen)
             return
         threads = os.cpu_count() or 1
         with tempfile.TemporaryDirectory(prefix="cur-spill-") as spill:

@@ -8,18 +8,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from importlib.resources import files
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from carbon_taps_shared.messages import shown_as_is
+from carbon_taps_shared.services import ServiceStream
 from carbon_taps_shared.validation import finite_float
 from singer_sdk import Stream
 from singer_sdk import typing as th
 
 from tap_aws_carbon.export_layout import ExportFile, plan_files
 from tap_aws_carbon.export_readers import ExportFileError, open_rows
-
-if TYPE_CHECKING:
-    from tap_aws_carbon.tap import TapAwsCarbon
+from tap_aws_carbon.services import AwsServices
 
 TYPES = {"string": th.StringType, "number": th.NumberType, "date-time": th.DateTimeType}
 
@@ -71,7 +70,7 @@ def _schema() -> dict[str, Any]:
     return th.PropertiesList(*properties).to_dict()
 
 
-class CarbonEmissionsExportStream(Stream):
+class CarbonEmissionsExportStream(ServiceStream[AwsServices], Stream):
     """Rows of the CARBON_EMISSIONS export, keeping every model version AWS delivered.
 
     The state remembers each file read (key, size, ETag or mtime) and is written after every
@@ -91,14 +90,9 @@ class CarbonEmissionsExportStream(Stream):
     replication_key = None
     schema = _schema()
 
-    @property
-    def tap(self) -> TapAwsCarbon:
-        """The tap that built this stream, for its export source."""
-        return self._tap  # type: ignore[return-value]  # SDK types it Tap; only this tap builds it
-
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         """Records of every file of the current delivery of each period from the bookmark on."""
-        source = self.tap.export_source(self.name)
+        source = self.services.export_source(self.name)
         state = self.get_context_state(context)
         done: dict[str, str] = state.setdefault("files", {})
         planned = plan_files(source)
@@ -113,7 +107,7 @@ class CarbonEmissionsExportStream(Stream):
         for file in todo:
             with open_rows(source, file) as (columns, rows):
                 self._check_columns(file, columns)
-                yield from self.tap.telemetry.counted(
+                yield from self.services.telemetry.counted(
                     (self._record(file, number, row) for number, row in rows),
                     provider="aws",
                     stream=self.name,

@@ -16,16 +16,17 @@ from carbon_taps_shared.periods import (
     month_start,
     year_start,
 )
+from carbon_taps_shared.services import ServiceStream
 from carbon_taps_shared.validation import UnexpectedDataError, is_finite_json_number
 from singer_sdk import Stream
 from singer_sdk import typing as th
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_aws_carbon.client import EMISSIONS_TYPES, GROUP_BY, WATER_ALLOCATION_TYPES
+from tap_aws_carbon.services import AwsServices
 
 if TYPE_CHECKING:
     from tap_aws_carbon.client import SustainabilityClient
-    from tap_aws_carbon.tap import TapAwsCarbon
 
 API_UNIT = "MTCO2e"
 # The Sustainability API's first month (its docs: history from January 2022); earlier periods
@@ -131,7 +132,7 @@ def _checked_value(values: Mapping[str, Any], kind: str, unit: str, column: str,
     return number
 
 
-class _SustainabilityStream(Stream):
+class _SustainabilityStream(ServiceStream[AwsServices], Stream):
     """A Sustainability API data set: one record per period x usage account x region x service.
 
     The API returns only the latest model version of each period and restates recent ones, so
@@ -156,10 +157,6 @@ class _SustainabilityStream(Stream):
     value_types: ClassVar[tuple[str, ...]]  # the types requested, one column each
     unit: ClassVar[str]  # the only unit the columns may hold
     lookback_setting: ClassVar[str]  # periods before the bookmark re-read each run
-
-    @property
-    def tap(self) -> TapAwsCarbon:
-        return self._tap  # type: ignore[return-value]  # SDK types it Tap; only this tap builds it
 
     @staticmethod
     def _align(day: date) -> date:
@@ -248,9 +245,9 @@ class _SustainabilityStream(Stream):
             len(periods),
             self.period,
         )
-        client = self.tap.sustainability_client(self.name)
+        client = self.services.sustainability_client(self.name)
         for start, end in periods:
-            yield from self.tap.telemetry.counted(
+            yield from self.services.telemetry.counted(
                 (self._record(item, start) for item in self._fetch(client, start, end)),
                 provider="aws",
                 stream=self.name,

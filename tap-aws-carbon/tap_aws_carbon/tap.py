@@ -3,31 +3,25 @@
 from __future__ import annotations
 
 from datetime import date
-from functools import cache
 
 from carbon_taps_shared.config import endpoint_problem
 from carbon_taps_shared.listsettings import repeats
-from carbon_taps_shared.ratelimit import TokenBucket
 from carbon_taps_shared.settings import FirstMonth, LookBack, history_settings, resilience_settings
 from carbon_taps_shared.tapbase import CarbonTap
 from singer_sdk import Stream
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
-from tap_aws_carbon.athena_client import AthenaQueries
 from tap_aws_carbon.athena_settings import athena_setting_errors, athena_settings
-from tap_aws_carbon.auth import make_session
-from tap_aws_carbon.client import SustainabilityClient, build_client
-from tap_aws_carbon.cur_athena import AthenaEngine
 from tap_aws_carbon.cur_stream import CurUsageDailyStream
 from tap_aws_carbon.export_stream import CarbonEmissionsExportStream
-from tap_aws_carbon.sources import ExportSource, LocalSource, S3Source
+from tap_aws_carbon.services import AwsServices
 from tap_aws_carbon.streams import CarbonEmissionsStream, WaterAllocationStream
 
 API_HISTORY_START = "2022-01-01"  # the Sustainability API serves months from January 2022
 
 
-class TapAwsCarbon(CarbonTap):
+class TapAwsCarbon(CarbonTap[AwsServices]):
     """Reads the AWS Sustainability API with boto3; auth is botocore's default chain or settings."""
 
     name = "tap-aws-carbon"
@@ -183,55 +177,17 @@ class TapAwsCarbon(CarbonTap):
         if errors:
             raise ConfigValidationError("Config validation failed", errors=errors)
 
-    @cache  # noqa: B019 - one client per stream for the tap's lifetime
-    def sustainability_client(self, stream: str) -> SustainabilityClient:
-        """One Sustainability client per stream, built with the run's policy and pacer."""
-        return SustainabilityClient(
-            self.config,
-            policy=self.retry_policy,
-            limiter=self.rate_limiter,
-            telemetry=self.telemetry,
-            stream=stream,
-        )
-
-    @cache  # noqa: B019 - one source per stream for the tap's lifetime
-    def export_source(self, stream: str, setting: str = "carbon_export_uri") -> ExportSource:
-        """The export source a URI setting names: a local folder or an S3 prefix."""
-        uri = self.config[setting]
-        if not uri.startswith("s3://"):
-            return LocalSource(uri, setting)
-        client = build_client(
-            "s3",
-            self.config,
-            self.config.get("s3_endpoint_url"),
-            policy=self.retry_policy,
-            # max_requests_per_second paces the Sustainability API (2/s); S3 serves thousands
-            # of GETs per second per prefix, so export and CUR reads are not paced.
-            limiter=TokenBucket(0),
-            telemetry=self.telemetry,
-            stream=stream,
-        )
-        return S3Source(uri, client, setting)
-
-    @cache  # noqa: B019 - one engine (and one Glue table lookup) per stream and run
-    def athena_engine(self, stream: str) -> AthenaEngine:
-        """The Athena route of cur_usage_daily (cur_engine: athena)."""
-        queries = AthenaQueries(
-            self.config,
-            policy=self.retry_policy,
-            telemetry=self.telemetry,
-            stream=stream,
-            logger=self.logger,
-        )
-        return AthenaEngine(queries, self.config.get("cur_include_tags") or [], stream)
+    def build_services(self) -> AwsServices:
+        """The run's services, with the AWS clients its streams need."""
+        return AwsServices(self.config, self.logger, self.name)
 
     def discover_streams(self) -> list[Stream]:
         """Every stream, whatever is configured: a run skips those with nothing to read."""
         return [
-            CarbonEmissionsStream(self),
-            WaterAllocationStream(self),
-            CarbonEmissionsExportStream(self),
-            CurUsageDailyStream(self),
+            CarbonEmissionsStream(self, self.services),
+            WaterAllocationStream(self, self.services),
+            CarbonEmissionsExportStream(self, self.services),
+            CurUsageDailyStream(self, self.services),
         ]
 
     def source_missing(self, stream_name: str) -> str | None:
@@ -244,26 +200,13 @@ class TapAwsCarbon(CarbonTap):
             return "cur_uri is not set; set it to read a Cost and Usage Report"
         api_streams = (CarbonEmissionsStream.name, WaterAllocationStream.name)
         has_files = config.get("carbon_export_uri") or config.get("cur_uri")
-        if stream_name in api_streams and has_files and not self._api_credentials_found():
+        if stream_name in api_streams and has_files and not self.services.api_credentials_found:
             return (
                 "no AWS credentials found for the Sustainability API; set aws_profile, role_arn "
                 "or aws_access_key_id and aws_secret_access_key (or give botocore's default "
                 "chain credentials), or deselect the stream"
             )
         return None
-
-    @cache  # noqa: B019 - resolved once per run
-    def _api_credentials_found(self) -> bool:
-        """Credentials are set, or botocore's default chain finds some (environment, shared
-        files, SSO, container or instance role)."""
-        config = self.config
-        if any(config.get(k) for k in ("aws_access_key_id", "aws_profile", "role_arn")):
-            return True  # configured: a wrong one fails in the stream, in one line
-        try:
-            return make_session(config).get_credentials() is not None
-        except Exception:  # a broken chain is the stream's error to report, in one line
-            self.logger.debug("Credential lookup failed", exc_info=True)
-            return True
 
 
 if __name__ == "__main__":
