@@ -1,7 +1,9 @@
 """Run botocore's retry loop on our RetryPolicy instead of its own rules.
 
 botocore already owns the loop (re-signing each attempt, sleeping on the
-delay a ``needs-retry`` handler returns), so we decide instead of replacing it.
+delay a ``needs-retry`` handler returns), so we decide instead of replacing it:
+its ``before-send`` and ``needs-retry`` events run the shared steps' ``before``
+and ``after`` (``steps.resilience_pipeline``), as the other adapters do.
 """
 
 from __future__ import annotations
@@ -16,12 +18,12 @@ from carbon_taps_shared.errors import (
     classify,
     classify_aws_error,
 )
-from carbon_taps_shared.policy import RetryPolicy, log_retry
+from carbon_taps_shared.policy import RetryPolicy
 from carbon_taps_shared.ratelimit import TokenBucket
+from carbon_taps_shared.steps import Attempt, Pipeline, resilience_pipeline
 from carbon_taps_shared.telemetry import Telemetry
 
-_STARTED = "_carbon_taps_started"
-_SENT = "_carbon_taps_sent"
+_ATTEMPT = "_carbon_taps_attempt"
 
 
 class BotocoreRetryHook:
@@ -76,14 +78,15 @@ class BotocoreRetryHook:
 
     def before_send(self, request: Any = None, **kwargs: Any) -> None:
         """Pace every attempt, retries included; returning None lets the send happen."""
-        self.policy.check_deadline()
-        if self.limiter is not None:
-            self.limiter.acquire()
         context = getattr(request, "context", None)
-        if isinstance(context, dict):
-            now = self.policy.clock()
-            context.setdefault(_STARTED, now)
-            context[_SENT] = now
+        attempt = _attempt_in(context) if isinstance(context, dict) else Attempt()
+        first = attempt.number == 0
+        attempt.next()
+        self._pipeline().before(attempt)
+        if first:
+            # The retry budget of a botocore call has always counted from its first send, after
+            # pacing; the other adapters count from the call, so this one keeps its own start.
+            attempt.started = self.policy.clock()
         return
 
     def needs_retry(
@@ -97,11 +100,9 @@ class BotocoreRetryHook:
         **kwargs: Any,
     ) -> float | bool | None:
         """Seconds to sleep before the next attempt, False to stop, None on success."""
-        context: dict[str, Any] = (request_dict or {}).get("context", {})
-        now = self.policy.clock()
-        started = context.setdefault(_STARTED, now)
-        duration = now - context.get(_SENT, now)
-        op_name = getattr(operation, "name", None) or "unknown"
+        attempt = _attempt_in((request_dict or {}).get("context", {}))
+        attempt.operation = getattr(operation, "name", None) or "unknown"
+        attempt.number = attempts
 
         malformed = False
         if response is not None and caught_exception is None:
@@ -109,9 +110,10 @@ class BotocoreRetryHook:
             status = int(getattr(http_response, "status_code", 0) or 0)
             malformed = status < 300 and _malformed_json(operation, http_response)
             if status < 300 and not malformed:
-                self._record(op_name, status, None, attempts, duration)
+                attempt.succeeded(status)
+                self._pipeline().after(attempt)
                 return None
-            classification = (
+            attempt.failed(
                 Classification(
                     error_class=ErrorClass.TRANSIENT,
                     status=status,
@@ -122,51 +124,38 @@ class BotocoreRetryHook:
                 else _classify_parsed(status, parsed, http_response)
             )
         elif caught_exception is not None:
-            classification = classify(caught_exception)
+            attempt.failed(classify(caught_exception))
         else:
             return None
 
-        self._record(
-            op_name,
-            classification.status,
-            classification.error_class.value,
-            attempts,
-            duration,
-        )
-        wait = self.policy.wait_for(attempts, classification, started=started)
-        if wait is None:
-            if malformed:
+        self._pipeline().after(attempt)
+        if attempt.wait is None:
+            if malformed and attempt.failure is not None:
                 # botocore would hand the caller a "success" holding no data at all.
-                raise ProviderError(classification, provider=self.provider, operation=op_name)
+                raise ProviderError(
+                    attempt.failure, provider=self.provider, operation=attempt.operation
+                )
             return False
-        if self.telemetry is not None:
-            self.telemetry.record_retry(
-                provider=self.provider,
-                stream=self.stream,
-                error_class=classification.error_class.value,
-            )
-        log_retry(self.provider, op_name, classification, attempts, self.policy.max_attempts, wait)
-        return wait
+        return attempt.wait
 
-    def _record(
-        self,
-        operation: str,
-        status: int | None,
-        error_class: str | None,
-        attempt: int,
-        duration: float,
-    ) -> None:
-        if self.telemetry is None:
-            return
-        self.telemetry.record_request(
+    def _pipeline(self) -> Pipeline:
+        """The shared steps; attempts are timed on the policy's clock, as botocore's loop is."""
+        return resilience_pipeline(
+            self.policy,
+            limiter=self.limiter,
+            telemetry=self.telemetry,
             provider=self.provider,
             stream=self.stream,
-            operation=operation,
-            status=status,
-            error_class=error_class,
-            attempt=attempt,
-            duration_s=duration,
+            clock=self.policy.clock,
         )
+
+
+def _attempt_in(context: dict[str, Any]) -> Attempt:
+    """The call's attempt record, kept in botocore's request context across its retries."""
+    attempt = context.get(_ATTEMPT)
+    if not isinstance(attempt, Attempt):
+        attempt = context[_ATTEMPT] = Attempt()
+    return attempt
 
 
 def _classify_parsed(status: int, parsed: dict[str, Any], http_response: Any) -> Classification:

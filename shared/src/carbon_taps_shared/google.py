@@ -2,22 +2,23 @@
 
 Google's clients accept a ``retry`` object and only ever call it as ``retry(func)`` around each
 single HTTP request (``Client._call_api``). ``PolicyRetry`` is such an object: every request the
-library makes goes through ``RetryPolicy.call`` (our backoff, Retry-After, attempt cap), paced by
-the rate limiter and recorded in telemetry. Pass it *instead of* the library's default retry, and
-``job_retry=None`` where a client would otherwise re-run whole jobs, so nothing retries twice.
+library makes goes through the shared steps (``steps.resilience_pipeline``: our backoff,
+Retry-After, attempt cap and run deadline, the rate limiter, telemetry). Pass it *instead of* the
+library's default retry, and ``job_retry=None`` where a client would otherwise re-run whole jobs,
+so nothing retries twice.
 """
 
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
 from carbon_taps_shared.errors import Classification, ErrorClass, classify
-from carbon_taps_shared.policy import RetryPolicy, log_retry
+from carbon_taps_shared.policy import RetryPolicy
 from carbon_taps_shared.ratelimit import TokenBucket
+from carbon_taps_shared.steps import Attempt, Pipeline, resilience_pipeline
 from carbon_taps_shared.telemetry import Telemetry
 
 T = TypeVar("T")
@@ -82,47 +83,25 @@ class PolicyRetry:
 
         @functools.wraps(func)
         def wrapped(*args: Any, **kwargs: Any) -> T:
-            attempt = 0
-
-            def once() -> T:
-                nonlocal attempt
-                attempt += 1
+            def send() -> T:
                 self.attempts += 1
-                if self.limiter is not None:
-                    self.limiter.acquire()
-                started = time.monotonic()
-                try:
-                    result = func(*args, **kwargs)
-                except Exception as exc:
-                    found = classify_google(exc)
-                    self._record(found.status, found.error_class.value, attempt, started)
-                    raise
-                self._record(200, None, attempt, started)
-                return result
+                return func(*args, **kwargs)
 
-            return self.policy.call(once, on_retry=self._on_retry, classify_fn=classify_google)
+            return self._pipeline().call(send, Attempt(self.operation), status_of=_ok)
 
         return wrapped
 
-    def _record(self, status: int | None, error: str | None, attempt: int, started: float) -> None:
-        if self.telemetry is not None:
-            self.telemetry.record_request(
-                provider=self.provider,
-                stream=self.stream,
-                operation=self.operation,
-                status=status,
-                error_class=error,
-                attempt=attempt,
-                duration_s=time.monotonic() - started,
-            )
-
-    def _on_retry(self, attempt: int, classification: Classification, wait: float) -> None:
-        if self.telemetry is not None:
-            self.telemetry.record_retry(
-                provider=self.provider,
-                stream=self.stream,
-                error_class=classification.error_class.value,
-            )
-        log_retry(
-            self.provider, self.operation, classification, attempt, self.policy.max_attempts, wait
+    def _pipeline(self) -> Pipeline:
+        """The shared steps, from this object's policy, pacer and telemetry as they are now."""
+        return resilience_pipeline(
+            self.policy,
+            limiter=self.limiter,
+            telemetry=self.telemetry,
+            provider=self.provider,
+            stream=self.stream,
+            classify=classify_google,
         )
+
+
+def _ok(result: object) -> int:
+    return 200  # the library hands back parsed data; a failed request raised instead

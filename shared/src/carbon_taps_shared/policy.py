@@ -119,21 +119,10 @@ class RetryPolicy:
         The original exception is re-raised so each caller can translate it at
         its own boundary, where it knows the provider and operation.
         """
-        started = self.clock()
-        attempt = 0
-        while True:
-            attempt += 1
-            self.check_deadline()
-            try:
-                return fn()
-            except Exception as exc:
-                classification = classify_fn(exc)
-                wait = self.wait_for(attempt, classification, started=started)
-                if wait is None:
-                    raise
-                if on_retry is not None:
-                    on_retry(attempt, classification, wait)
-                self.sleep(wait)
+        from carbon_taps_shared.steps import Pipeline, RetryStep  # the steps build on this module
+
+        retry = RetryStep(self, on_retry=on_retry)
+        return Pipeline([retry], classify=classify_fn, sleep=self.sleep).call(fn)
 
     def botocore_retry_config(self) -> dict[str, int | str]:
         """For ``botocore.config.Config(retries=...)``: our hook does the retrying."""

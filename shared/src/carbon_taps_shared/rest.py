@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlparse
@@ -13,9 +12,10 @@ import requests
 
 from carbon_taps_shared.errors import Classification, ErrorClass, ProviderError, classify
 from carbon_taps_shared.network import apply_environment
-from carbon_taps_shared.policy import RetryPolicy, log_retry
+from carbon_taps_shared.policy import RetryPolicy
 from carbon_taps_shared.ratelimit import TokenBucket
 from carbon_taps_shared.redaction import default_redactor
+from carbon_taps_shared.steps import Attempt, Pipeline, resilience_pipeline
 from carbon_taps_shared.telemetry import Telemetry
 
 R = TypeVar("R")
@@ -58,39 +58,32 @@ class RetryingRESTMixin:
 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> R:
-            policy = self.retry_policy
-            attempts = 0
-
-            def attempt_once() -> R:
-                nonlocal attempts
-                attempts += 1
-                if self.rate_limiter is not None:
-                    self.rate_limiter.acquire()
-                started = time.monotonic()
-                try:
-                    result = func(*args, **kwargs)
-                except Exception as exc:
-                    failure = classify(exc)
-                    self._record_attempt(
-                        failure.status, failure.error_class.value, attempts, started
-                    )
-                    raise
-                status = getattr(result, "status_code", None)
-                self._record_attempt(status, None, attempts, started)
-                return result
-
+            attempt = Attempt(self.name)
             try:
-                return policy.call(attempt_once, on_retry=self._on_retry)
+                return self._pipeline().call(
+                    functools.partial(func, *args, **kwargs), attempt, status_of=_status_code
+                )
             except Exception as exc:
                 error = ProviderError(
                     classify(exc), provider=self.provider_name, operation=self.name
                 )
                 # The chained original may quote URLs or bodies; it goes to the
                 # (redacted) debug log instead of the user's terminal.
-                _log.debug("%s after %d attempt(s)", error, attempts, exc_info=exc)
+                _log.debug("%s after %d attempt(s)", error, attempt.number, exc_info=exc)
                 raise error from None
 
         return wrapper
+
+    def _pipeline(self) -> Pipeline:
+        """The shared steps, from the stream's policy, pacer and telemetry as they are now."""
+        return resilience_pipeline(
+            self.retry_policy,
+            limiter=self.rate_limiter,
+            telemetry=self.telemetry,
+            provider=self.provider_name,
+            stream=self.name,
+            logger=self.logger,
+        )
 
     def validate_response(self, response: requests.Response) -> None:
         """Raise with the response attached so classification sees status and headers.
@@ -122,34 +115,6 @@ class RetryingRESTMixin:
             f"{response.status_code} {response.reason or ''} for path {path}".replace("  ", " ")
         )
 
-    def _on_retry(self, attempt: int, classification: Classification, wait: float) -> None:
-        if self.telemetry is not None:
-            self.telemetry.record_retry(
-                provider=self.provider_name,
-                stream=self.name,
-                error_class=classification.error_class.value,
-            )
-        log_retry(
-            self.provider_name,
-            self.name,
-            classification,
-            attempt,
-            self.retry_policy.max_attempts,
-            wait,
-            self.logger,
-        )
 
-    def _record_attempt(
-        self, status: int | None, error_class: str | None, attempt: int, started: float
-    ) -> None:
-        if self.telemetry is None:
-            return
-        self.telemetry.record_request(
-            provider=self.provider_name,
-            stream=self.name,
-            operation=self.name,
-            status=status,
-            error_class=error_class,
-            attempt=attempt,
-            duration_s=time.monotonic() - started,
-        )
+def _status_code(response: Any) -> int | None:
+    return getattr(response, "status_code", None)
