@@ -125,15 +125,6 @@ def _captured_log() -> Iterator[io.StringIO]:
         root.removeHandler(handler)
 
 
-def _forget_cached_clients(tap_class: type) -> None:
-    """Per-instance `functools.cache`s on tap methods would keep every run's tap alive."""
-    for klass in tap_class.__mro__:
-        for value in vars(klass).values():
-            clear = getattr(value, "cache_clear", None)
-            if callable(clear) and value is not _command:
-                clear()
-
-
 class InProcessTap:
     """One tap's CLI, invoked in this process with files under `workdir`."""
 
@@ -180,7 +171,6 @@ class InProcessTap:
             stderr = log.getvalue() + result.stderr
         finally:
             sys.excepthook = saved_hook
-            _forget_cached_clients(self.tap_class)
             for name in files:
                 Path(name).unlink(missing_ok=True)
         stdout = result.stdout
