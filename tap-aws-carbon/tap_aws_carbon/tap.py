@@ -10,7 +10,6 @@ from carbon_taps_shared.settings import FirstMonth, LookBack, history_settings, 
 from carbon_taps_shared.tapbase import CarbonTap
 from singer_sdk import Stream
 from singer_sdk import typing as th
-from singer_sdk.exceptions import ConfigValidationError
 
 from tap_aws_carbon.athena_settings import athena_setting_errors, athena_settings
 from tap_aws_carbon.cur_stream import CurUsageDailyStream
@@ -149,11 +148,7 @@ class TapAwsCarbon(CarbonTap[AwsServices]):
         *resilience_settings(default_rps=2.0),
     ).to_dict()
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._check_settings()
-
-    def _check_settings(self) -> None:
+    def setting_errors(self) -> list[str]:
         """Rules a JSON schema cannot state, reported as what to change."""
         errors = []
         config = self.config
@@ -174,8 +169,7 @@ class TapAwsCarbon(CarbonTap[AwsServices]):
         # Tag keys are case-sensitive in AWS (user:team and user:Team are distinct tags).
         errors += repeats("cur_include_tags", config.get("cur_include_tags"))
         errors += athena_setting_errors(config)
-        if errors:
-            raise ConfigValidationError("Config validation failed", errors=errors)
+        return errors
 
     def build_services(self) -> AwsServices:
         """The run's services, with the AWS clients its streams need."""

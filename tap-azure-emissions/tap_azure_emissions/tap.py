@@ -11,7 +11,6 @@ from typing import Any
 
 from carbon_taps_shared.tapbase import CarbonTap
 from singer_sdk import Stream
-from singer_sdk.exceptions import ConfigValidationError
 
 from tap_azure_emissions.cost import CostDailyStream, UsageDailyStream
 from tap_azure_emissions.lookups import DataWindowStream, SubscriptionListStream
@@ -34,13 +33,14 @@ class TapAzureEmissions(CarbonTap[AzureServices]):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        errors = setting_errors(self.config)
-        if errors:
-            raise ConfigValidationError("Config validation failed", errors=errors)
         if self.logger.getEffectiveLevel() > logging.DEBUG:
             # azure-core logs every token request's headers at INFO; keep that for DEBUG runs.
             for name in ("azure.core.pipeline.policies.http_logging_policy", "azure.identity"):
                 logging.getLogger(name).setLevel(logging.WARNING)
+
+    def setting_errors(self) -> list[str]:
+        """Rules a JSON schema cannot state (settings.py), reported as what to change."""
+        return setting_errors(self.config)
 
     def build_services(self) -> AzureServices:
         """The run's services, asking ARM through this tap's helper streams when first needed."""

@@ -8,7 +8,6 @@ from carbon_taps_shared.settings import FirstMonth, LookBack, history_settings, 
 from carbon_taps_shared.tapbase import CarbonTap, TapUserError
 from singer_sdk import Stream
 from singer_sdk import typing as th
-from singer_sdk.exceptions import ConfigValidationError
 
 from tap_gcp_carbon.identifiers import check_project, check_table, dataset_ref, table_ref
 from tap_gcp_carbon.services import GcpServices
@@ -118,11 +117,7 @@ class TapGcpCarbon(CarbonTap[GcpServices]):
         *resilience_settings(default_rps=10.0),
     ).to_dict()
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._check_settings()
-
-    def _check_settings(self) -> None:
+    def setting_errors(self) -> list[str]:
         """Rules a JSON schema cannot state, reported as what to change."""
         config = self.config
         errors: list[str] = []
@@ -158,8 +153,7 @@ class TapGcpCarbon(CarbonTap[GcpServices]):
                     check(config[name])
                 except TapUserError as exc:
                     errors.append(str(exc))
-        if errors:
-            raise ConfigValidationError("Config validation failed", errors=errors)
+        return errors
 
     def build_services(self) -> GcpServices:
         """The run's services, with the BigQuery reader every stream of the run shares."""

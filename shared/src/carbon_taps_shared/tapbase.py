@@ -42,6 +42,16 @@ class CarbonTap(SecretSafeConfigMixin, Tap, Generic[S]):
     # msgspec encodes Singer messages ~1.4x faster than the default writer, same output shape.
     message_writer_class = MsgSpecWriter
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        errors = self.setting_errors()
+        if errors:
+            raise ConfigValidationError("Config validation failed", errors=errors)
+
+    def setting_errors(self) -> list[str]:
+        """Rules a JSON schema cannot state, each as what to change; taps add their own."""
+        return []
+
     # Where the --state the CLI was given came from, for messages about it.
     state_source: ClassVar[str] = "(the state passed to the tap)"
 
