@@ -223,11 +223,15 @@ class CostDailyStream(AzureStream):
             "scope": scope,
             "usage_date": self._usage_date(row, where, first, last),
             "resource_location": text_field(row, "ResourceLocation", where, hint=ANSWER_HINT) or "",
-            "service_name": text_field(row, "ServiceName", where, hint=ANSWER_HINT) or "",
+            **self._own_fields(row, where),
             "cost_type": self.config["cost_type"],
             "cost": self._cost(row, where),
             "currency": text_field(row, "Currency", where, hint=ANSWER_HINT, required=True),
         }
+
+    def _own_fields(self, row: Mapping[str, Any], where: str) -> dict[str, Any]:
+        """The fields of this stream's second grouping (and measures) beside the shared ones."""
+        return {"service_name": text_field(row, "ServiceName", where, hint=ANSWER_HINT) or ""}
 
     @staticmethod
     def _cost(row: Mapping[str, Any], where: str) -> float | int | None:
@@ -306,19 +310,11 @@ class UsageDailyStream(CostDailyStream):
         """The cost query's columns and the usage quantity."""
         return (*super().required_columns(), "UsageQuantity")
 
-    def _record(
-        self, row: Mapping[str, Any], scope: str, first: date, last: date
-    ) -> dict[str, Any]:
-        where = f"{self.name} {scope} {first}..{last}"
+    def _own_fields(self, row: Mapping[str, Any], where: str) -> dict[str, Any]:
+        """The meter, which fixes the unit, and the usage quantity summed in that unit."""
         return {
-            "scope": scope,
-            "usage_date": self._usage_date(row, where, first, last),
-            "resource_location": text_field(row, "ResourceLocation", where, hint=ANSWER_HINT) or "",
             "meter": text_field(row, "Meter", where, hint=ANSWER_HINT) or "",
-            "cost_type": self.config["cost_type"],
             "usage_quantity": number_field(
                 row, "UsageQuantity", where, hint=ANSWER_HINT, required=True
             ),
-            "cost": self._cost(row, where),
-            "currency": text_field(row, "Currency", where, hint=ANSWER_HINT, required=True),
         }
