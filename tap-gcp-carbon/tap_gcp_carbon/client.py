@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -122,17 +123,11 @@ class BigQueryReader:
 
     def table_columns(self, ref: TableRef, *, stream: str, setting: str) -> tuple[set[str], Any]:
         """(column paths, timePartitioning) of `ref`, from tables.get."""
-        try:
+        with self._failures_explained(stream, "tables.get", ref, setting):
             table = self.client.get_table(
                 ref.api_id, retry=self._retry(stream, "tables.get"), timeout=self.timeout
             )
             return _column_paths(table.schema), table.time_partitioning
-        except NotUtf8Answer as exc:
-            raise UnexpectedDataError(f"{stream}: {exc}") from None
-        except _FAILURES as exc:
-            raise self._translate(exc, stream, "tables.get", ref, setting) from exc
-        except _PARSING as exc:
-            raise _malformed(exc, stream, "tables.get", ref) from None
 
     def query(
         self,
@@ -159,7 +154,7 @@ class BigQueryReader:
             operation="jobs.insert",
             table=ref.api_id,
         ) as span:
-            try:
+            with self._failures_explained(stream, "query", ref, setting):
                 job = self.client.query(
                     sql,
                     job_config=job_config,
@@ -172,12 +167,6 @@ class BigQueryReader:
                 processed = job.total_bytes_processed
                 billed = job.total_bytes_billed
                 cache_hit = job.cache_hit
-            except NotUtf8Answer as exc:
-                raise UnexpectedDataError(f"{stream}: {exc}") from None
-            except _FAILURES as exc:
-                raise self._translate(exc, stream, "query", ref, setting) from exc
-            except _PARSING as exc:
-                raise _malformed(exc, stream, "query", ref) from None
             span.set_attribute("carbon_taps.bytes_processed", processed or 0)
             span.set_attribute("carbon_taps.bytes_billed", billed or 0)
             self._logger.info(
@@ -201,7 +190,7 @@ class BigQueryReader:
         end the run instead of losing data silently."""
         count, totals = 0, set()
         guard = PageGuard(f"{stream}: the query on {ref}", support="Google Cloud support")
-        try:
+        with self._failures_explained(stream, "getQueryResults", ref, setting):
             width = len(rows.schema)
             for page in rows.pages:
                 totals.add(rows.total_rows)
@@ -215,17 +204,26 @@ class BigQueryReader:
                     count += 1
                     yield dict(row.items())
                 guard.next_page(rows.next_page_token or None, count - before)
-        except NotUtf8Answer as exc:
-            raise UnexpectedDataError(f"{stream}: {exc}") from None
-        except _FAILURES as exc:
-            raise self._translate(exc, stream, "getQueryResults", ref, setting) from exc
-        except _PARSING as exc:
-            raise _malformed(exc, stream, "getQueryResults", ref) from None
         if totals != {count}:
             raise UnexpectedDataError(
                 f"{stream}: BigQuery sent {count} rows of the query on {ref} but reported "
                 f"{', '.join(sorted(map(str, totals)))} in total; {MALFORMED_HINT}"
             )
+
+    @contextmanager
+    def _failures_explained(
+        self, stream: str, operation: str, ref: TableRef, setting: str
+    ) -> Iterator[None]:
+        """The library's failures of one call as one line naming the call, the table and what
+        to change; the same for every call the reader makes."""
+        try:
+            yield
+        except NotUtf8Answer as exc:
+            raise UnexpectedDataError(f"{stream}: {exc}") from None
+        except _FAILURES as exc:
+            raise self._translate(exc, stream, operation, ref, setting) from exc
+        except _PARSING as exc:
+            raise _malformed(exc, stream, operation, ref) from None
 
     def _translate(
         self, exc: BaseException, stream: str, operation: str, ref: TableRef, setting: str
