@@ -1,7 +1,7 @@
 """Mutation check: break key code on purpose and see whether the tests notice.
 
 Run it before changing the shared package or a stream's key or state code (not part of CI; a full
-run of all 22 takes about eight minutes on two cores):
+run of all 24 takes about eight minutes on two cores):
 
     uv run python scripts/mutation_check.py            # every mutation, on the working tree
     uv run python scripts/mutation_check.py --head     # on the last commit instead
@@ -63,6 +63,7 @@ RETRY_TESTS = (
     "tests/shared/test_google_retry.py",
     "tests/shared/test_rest_mixin.py",
     "tests/shared/test_botocore_hook.py",
+    "tests/shared/test_steps.py",
 )
 
 MUTATIONS = (
@@ -90,6 +91,22 @@ MUTATIONS = (
         "if False:",
         RETRY_TESTS,
         "max_retry_seconds no longer ends a retry loop",
+    ),
+    Mutation(
+        "steps-pacing-skips-retries",
+        f"{SHARED}/steps.py",
+        "if self.limiter is not None:\n            self.limiter.acquire()",
+        "if self.limiter is not None and attempt.number <= 1:\n            self.limiter.acquire()",
+        (*RETRY_TESTS, "tests/aws/test_s3_pacing.py"),
+        "retries are sent without waiting for the pacer",
+    ),
+    Mutation(
+        "steps-deadline-unchecked",
+        f"{SHARED}/steps.py",
+        "            attempt.started = self.policy.clock()\n        self.policy.check_deadline()",
+        "            attempt.started = self.policy.clock()",
+        (*RETRY_TESTS, "tests/reliability/test_run_deadline.py"),
+        "a try starts after the run's max_run_minutes deadline",
     ),
     Mutation(
         "retry-after-shortest-wins",
