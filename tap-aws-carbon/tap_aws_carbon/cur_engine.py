@@ -4,7 +4,8 @@ DuckDB scans gzip CSV and Parquet column by column, reading only the columns the
 in parallel across files, and spills to a temporary folder beyond its memory limit, so memory
 depends on the number of daily groups, never on file size. Columns are found by name (legacy
 `category/Name` headers, snake_case in Parquet and CUR 2.0), never by position. Amounts are
-summed as DECIMAL(38,18): CSV text is parsed exactly, Parquet doubles through their shortest text.
+summed as DECIMAL(38,18): CSV text is parsed exactly, Parquet doubles through their shortest text
+(most of them summed as whole units of 1e-10 that provably equal that text, see `double_units`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,13 @@ FETCH_ROWS = 10_000
 # DuckDB reads CSV in buffers of 32 MB by default, one per file being read; 8 MB keeps
 # the reader's memory small at no measured cost in speed (benchmarks/run.py).
 CSV_BUFFER_BYTES = 8 * 2**20
+# A Parquet double is summed as the exact value of its shortest text. Formatting and parsing
+# that text for every line item cost as much as the rest of the query, so a double whose
+# shortest text has at most UNITS_SCALE decimals is summed as a whole number of units of
+# 10^-UNITS_SCALE instead (`double_units`); others still go through their text.
+UNITS_SCALE = 10
+# Below 2^19 a double's spacing is at most 2^-34 < 10^-UNITS_SCALE: see `double_units`.
+UNITS_LIMIT = 2**19
 # Partial aggregates beyond this many rows (and twice the last merge) are merged in place.
 COMPACT_ROWS = 200_000
 
@@ -110,6 +118,35 @@ class CurFile:
     path: Path  # a local, seekable copy
     uri: str  # where the user finds it
     format: str  # csv | csv.gz | parquet
+
+
+def double_units(column: str) -> tuple[str, str]:
+    """(units, rest) of a DOUBLE amount: whole units of 10^-UNITS_SCALE where that equals the
+    exact value of the double's shortest text, else NULL; and that text's DECIMAL where not.
+
+    n = round(d * 10^k) is a candidate; n / 10^k, one correctly rounded IEEE division of
+    exact operands (|n| < 2^53), equals d exactly when the decimal n * 10^-k reads back as d.
+    For |d| < 2^19 the doubles are spaced at most 2^-34 < 10^-k apart, so at most one multiple
+    of 10^-k reads back as d. The shortest text is the decimal reading back as d on the
+    coarsest power-of-ten grid, so it is on the 10^-k grid too and is that one multiple:
+    n * 10^-k. NULL, NaN, infinities and larger values fail the test and take the text route.
+    """
+    scale = f"1e{UNITS_SCALE}"
+    units = f"TRY_CAST(round({column} * {scale}) AS BIGINT)"  # both sides of AND are evaluated
+    exact = f"(abs({column}) < {UNITS_LIMIT} AND {units} / {scale} = {column})"
+    return (
+        f"CASE WHEN {exact} THEN {units} END",
+        f"CASE WHEN NOT {exact} THEN CAST(CAST({column} AS VARCHAR) AS {AMOUNT}) END",
+    )
+
+
+def units_to_amount(units: str) -> str:
+    """A sum of units of 10^-UNITS_SCALE as an exact AMOUNT (decimal multiplication is exact)."""
+    one = "0." + "0" * (UNITS_SCALE - 1) + "1"
+    return (
+        f"CAST(CAST({units} AS DECIMAL(38,0)) * CAST({one} AS DECIMAL({UNITS_SCALE + 1},"
+        f"{UNITS_SCALE})) AS {AMOUNT})"
+    )
 
 
 def _quote(name: str) -> str:
@@ -257,7 +294,7 @@ class _Projection:
         column = self.col(name)
         kind = self.columns[name]
         if kind == "DOUBLE":
-            return f"CAST(CAST({column} AS VARCHAR) AS {AMOUNT})", "false"
+            return double_units(column)[1], "false"
         if kind == "NUMBER":
             return f"CAST({column} AS {AMOUNT})", "false"
         # TRY_CAST skips surrounding whitespace and gives NULL for '' itself; trim() runs
@@ -282,6 +319,19 @@ class _Projection:
     def _amount_fields(self) -> dict[str, tuple[str, ...]]:
         return {**SUMS, **OPTIONAL_AMOUNTS}
 
+    def has_units(self, field: str) -> bool:
+        """Whether the amount is a DOUBLE column, read in two parts: `<field>_units` (see
+        `double_units`) and `<field>`, the rest as AMOUNT; a line item's amount is their sum."""
+        name = self._find({**SUMS, **OPTIONAL_AMOUNTS}[field])
+        return name is not None and self.columns[name] == "DOUBLE"
+
+    def units_measures(self) -> set[str]:
+        """The summed measures that have a `_units` part."""
+        found = {f for f in (*SUMS, *MEASURES) if f in self._amount_fields() and self.has_units(f)}
+        if any(self.has_units(f) for f in self._amount_fields()):
+            found.add("amortized_cost")
+        return found
+
     def select(self) -> tuple[str, str]:
         """(SELECT list of canonical columns, predicate that is true for a malformed row)."""
         day, bad_day = self._day()
@@ -298,6 +348,9 @@ class _Projection:
                 continue
             expression, is_bad = read
             parts.append(f"{expression} AS {field}")
+            if self.has_units(field):
+                units = double_units(self.col(self._find(names) or ""))[0]
+                parts.append(f"{units} AS {field}_units")
             bad.append(is_bad)
             if is_bad != "false":
                 parts.append(f"{self.col(self._find(names) or '')} AS {field}_raw")
@@ -308,28 +361,37 @@ class _Projection:
             parts.append(f"NULLIF({self._text(field, names)}, '') AS {field}")
         return ", ".join(parts), " OR ".join(bad)
 
-    def amortized(self) -> str:
+    def amortized(self, part: str = "") -> str:
         """Amortized (effective) cost of one line item, as AWS defines it ("Understanding
         your amortized costs", CUR user guide): a Reserved Instance's usage costs its
         reservation/EffectiveCost, a Savings Plan's covered usage its SavingsPlanEffectiveCost;
         the negation that cancels covered usage and the upfront fees (spread into those
         effective costs) count 0; recurring fees count only their unused part. Every other
-        line item costs its unblended cost. NULL where the report lacks the column needed."""
+        line item costs its unblended cost. NULL where the report lacks the column needed.
+
+        `part` "_units" gives the same choice over the `_units` parts of DOUBLE amounts (0 or
+        NULL where an amount has none), so the two parts of a line item add up to its cost."""
 
         def present(*fields: str) -> bool:
             return all(self._find(OPTIONAL_AMOUNTS[f]) is not None for f in fields)
 
+        def column(field: str) -> str:
+            if part and not self.has_units(field):
+                return "NULL"
+            return field + part
+
         def one(field: str) -> str:
-            return field if present(field) else "NULL"
+            return column(field) if present(field) else "NULL"
 
         def total(*fields: str, sign: str = "+") -> str:
             if not present(*fields):
                 return "NULL"
-            return f" {sign} ".join(f"coalesce({f}, 0)" for f in fields)
+            return f" {sign} ".join(f"coalesce({column(f)}, 0)" for f in fields)
 
         sp_unused = total("sp_total_commitment", "sp_used_commitment", sign="-")
         ri_unused = total("ri_unused_upfront_fee", "ri_unused_recurring_fee")
-        fee = "CASE WHEN reservation_arn <> '' THEN 0 ELSE unblended_cost END"
+        unblended = column("unblended_cost")
+        fee = f"CASE WHEN reservation_arn <> '' THEN 0 ELSE {unblended} END"
         return (
             "CASE line_item_type"
             f" WHEN 'SavingsPlanCoveredUsage' THEN {one('sp_effective_cost')}"
@@ -339,7 +401,7 @@ class _Projection:
             f" WHEN 'DiscountedUsage' THEN {one('ri_effective_cost')}"
             f" WHEN 'RIFee' THEN {ri_unused}"
             f" WHEN 'Fee' THEN {fee}"
-            " ELSE unblended_cost END"
+            f" ELSE {unblended} END"
         )
 
     def bad_count(self) -> str:
@@ -461,13 +523,30 @@ class DailyAggregator:
         select, bad = projection.select()
         scan = self._scan(files, columns, aliases)
         group = ", ".join(self._group)
-        measures = "".join(f"sum({m}), " for m in MEASURES)
+        with_units = projection.units_measures()
+        sums: list[str] = []
+        totals: list[str] = []
+        for m in ("usage_amount", "unblended_cost", *MEASURES):
+            sums.append(f"sum({m}) AS {m}")
+            totals.append(m)
+            if m in with_units:
+                # NULL only where every line item's amount was NULL, as one sum would be.
+                sums.append(f"sum({m}_units) AS {m}_units")
+                totals[-1] = (
+                    f"CASE WHEN {m} IS NULL AND {m}_units IS NULL THEN NULL ELSE "
+                    f"coalesce({m}, 0) + coalesce({units_to_amount(f'{m}_units')}, 0) END"
+                )
+        amortized = f"{projection.amortized()} AS amortized_cost"
+        if "amortized_cost" in with_units:
+            amortized += f", {projection.amortized('_units')} AS amortized_cost_units"
         sql = (
-            f"INSERT INTO partial SELECT {group}, sum(usage_amount), sum(unblended_cost), "
-            f"{measures}count(*), max(TRY_CAST(vcpu AS DOUBLE)), max(memory), "
-            f"max(volume_type), max(storage_media), {projection.bad_count()} "
-            f"FROM (SELECT *, {projection.amortized()} AS amortized_cost "
-            f"FROM (SELECT {select} FROM {scan})) GROUP BY {group}"
+            f"INSERT INTO partial SELECT {group}, {', '.join(totals)}, line_item_count, vcpu, "
+            "memory, volume_type, storage_media, bad_rows "
+            f"FROM (SELECT {group}, {', '.join(sums)}, count(*) AS line_item_count, "
+            "max(TRY_CAST(vcpu AS DOUBLE)) AS vcpu, max(memory) AS memory, "
+            "max(volume_type) AS volume_type, max(storage_media) AS storage_media, "
+            f"{projection.bad_count()} AS bad_rows "
+            f"FROM (SELECT *, {amortized} FROM (SELECT {select} FROM {scan})) GROUP BY {group})"
         )
         try:
             self._run(sql, files)
@@ -498,11 +577,16 @@ class DailyAggregator:
         return row
 
     def _merge_sql(self, *, order: bool) -> str:
+        """The merged daily groups; ordered, with the amounts as text for `results`: DuckDB
+        turns a DECIMAL into a Python Decimal more slowly than Python parses its text."""
         group = ", ".join(self._group)
+
+        def total(m: str) -> str:
+            return f"CAST(sum({m}) AS VARCHAR) AS {m}, " if order else f"sum({m}) AS {m}, "
+
         return (
-            f"SELECT {group}, sum(usage_amount) AS usage_amount, "
-            "sum(unblended_cost) AS unblended_cost, "
-            + "".join(f"sum({m}) AS {m}, " for m in MEASURES)
+            f"SELECT {group}, "
+            + "".join(total(m) for m in ("usage_amount", "unblended_cost", *MEASURES))
             + "sum(line_item_count) AS line_item_count, "
             "max(vcpu) AS vcpu, max(memory) AS memory, max(volume_type) AS volume_type, "
             "max(storage_media) AS storage_media, sum(bad_rows) AS bad_rows FROM partial "
@@ -622,12 +706,22 @@ class DailyAggregator:
         row["resource_tags"] = tags or None
         row["resource_tags_key"] = json.dumps(list(tags.values())) if tags else ""
         for field in (*SUMS, *MEASURES):
-            row[field] = _plain(row[field])
+            row[field] = _plain_text(row[field])
         if row["vcpu"] is not None and not math.isfinite(row["vcpu"]):
             row["vcpu"] = None  # a 'NaN' in the file; JSON has no such number
         day: date = row["usage_date"]
         row["usage_date"] = day.isoformat()
         return row
+
+
+def _plain_text(text: str | None) -> Decimal | None:
+    """An AMOUNT's text ('0.500000000000000000') -> what `_plain` makes of its value: the
+    fixed decimals' trailing zeros, and a point left bare, dropped ('0.5', '12')."""
+    if text is None:
+        return None
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return Decimal(text)
 
 
 def _plain(value: Decimal | None) -> Decimal | None:
