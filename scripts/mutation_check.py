@@ -1,7 +1,7 @@
 """Mutation check: break key code on purpose and see whether the tests notice.
 
 Run it before changing the shared package or a stream's key or state code (not part of CI; a full
-run of all 24 takes about eight minutes on two cores):
+run of all 26 takes about eight minutes on two cores):
 
     uv run python scripts/mutation_check.py            # every mutation, on the working tree
     uv run python scripts/mutation_check.py --head     # on the last commit instead
@@ -210,6 +210,23 @@ MUTATIONS = (
         'primary_keys = ("usage_period_start", "usage_account_id", "region")',
         ("tests/test_stream_keys.py",),
         "rows of one account and region but different services share a key",
+    ),
+    # --- sums ---------------------------------------------------------------------------------
+    Mutation(
+        "aws-cur-units-unchecked",
+        f"{AWS}/cur_engine.py",
+        'exact = f"(abs({column}) < {UNITS_LIMIT} AND {units} / {scale} = {column})"',
+        'exact = f"(abs({column}) < {UNITS_LIMIT})"',
+        ("tests/aws/test_cur_double_units.py",),
+        "Parquet doubles with more than 10 decimals are rounded to 10 instead of summed exactly",
+    ),
+    Mutation(
+        "aws-cur-units-limit",
+        f"{AWS}/cur_engine.py",
+        "UNITS_LIMIT = 2**19",
+        "UNITS_LIMIT = 2**40",
+        ("tests/aws/test_cur_double_units.py",),
+        "large Parquet doubles take the units route, where 10 decimals no longer name one double",
     ),
     # --- state --------------------------------------------------------------------------------
     Mutation(
